@@ -1,0 +1,26 @@
+namespace LlmGateway.Contracts;
+
+/// <summary>
+/// Every Redis key and channel the services share. This is the contract between TokenService (writer of
+/// credentials), Gateway (reader of credentials, writer of usage and limit counters) and UsageWorker (reader of usage).
+/// </summary>
+public static class RedisKeys
+{
+    /// <summary>String, JSON <see cref="Credentials.CredentialProjection"/>, expires with the credential.</summary>
+    public static string Credential(string credentialHash) => "lgw:cred:" + credentialHash;
+
+    /// <summary>
+    /// Pub/sub channel of credential changes. Messages: <c>revoked:{hash}</c>, <c>updated:{hash}</c>, or
+    /// <c>reprojected</c> (drop every cached credential).
+    /// </summary>
+    public const string CredentialEvents = "lgw:cred:events";
+
+    /// <summary>Stream of usage events (fields: <see cref="Usage.UsageEventFields"/>); one entry per request.</summary>
+    public const string UsageStream = "lgw:usage";
+
+    /// <summary>The UsageWorker consumer group on <see cref="UsageStream"/>.</summary>
+    public const string UsageConsumerGroup = "usageworker";
+
+    /// <summary>Stream of usage entries that could not be stored after repeated attempts.</summary>
+    public const string UsageDeadLetterStream = "lgw:usage:dead";
+}
