@@ -1,0 +1,196 @@
+using System.Globalization;
+using System.Text.Json;
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Errors;
+using LlmGateway.Gateway.Forwarding;
+using LlmGateway.Gateway.Pipeline;
+using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Usage;
+
+namespace LlmGateway.Gateway.Apis;
+
+/// <summary>
+/// <c>GET /v1/models</c> and <c>GET /v1/models/{id}</c>: only the models the caller may use, in Anthropic's page
+/// shape (<c>data</c>, <c>has_more</c>, <c>first_id</c>, <c>last_id</c>; <c>limit</c> 1–1000, default 20;
+/// <c>after_id</c>/<c>before_id</c> cursors). The model objects are the upstream's, unchanged.
+/// </summary>
+internal static class ModelsApi
+{
+    private const int DefaultLimit = 20;
+    private const int MaxLimit = 1000;
+
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/v1/models", ListAsync);
+        routes.MapGet("/v1/models/{**id}", GetAsync);
+        return routes;
+    }
+
+    private static async Task ListAsync(HttpContext context, [AsParameters] ModelsApiServices services)
+    {
+        var time = services.Time;
+        var started = time.GetTimestamp();
+        var requestId = RequestIds.Create();
+
+        var auth = await services.Authenticator.AuthenticateAsync(context);
+        if (!auth.Succeeded)
+        {
+            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
+            return;
+        }
+
+        var credential = auth.Credential!;
+        var (status, errorType) = await WriteListAsync(context, credential, requestId, services);
+        await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
+            requestId, time, time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
+    }
+
+    private static async Task<(int Status, string? ErrorType)> WriteListAsync(
+        HttpContext context, CredentialProjection credential, string requestId, ModelsApiServices services)
+    {
+        var query = context.Request.Query;
+        var limit = DefaultLimit;
+        if (query.TryGetValue("limit", out var limitText)
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, $"limit: Input should be between 1 and {MaxLimit}", requestId);
+            return (400, AnthropicErrors.InvalidRequest);
+        }
+
+        string? afterId = query["after_id"];
+        string? beforeId = query["before_id"];
+        if (afterId is not null && beforeId is not null)
+        {
+            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, "Only one of after_id and before_id may be given.", requestId);
+            return (400, AnthropicErrors.InvalidRequest);
+        }
+
+        var list = await services.ModelList.GetAsync(context.RequestAborted);
+        if (list.Models is not { } models)
+        {
+            return await WriteUpstreamFailureAsync(context, list, requestId);
+        }
+
+        var allowed = new List<UpstreamModel>(models.Count);
+        foreach (var model in models)
+        {
+            if (ModelPatterns.IsAllowed(credential.Models, model.Id))
+            {
+                allowed.Add(model);
+            }
+        }
+
+        // The upstream's order is kept (newest first); cursors are positions in the caller's filtered list.
+        int start, end;
+        bool hasMore;
+        if (beforeId is not null)
+        {
+            end = IndexOf(allowed, beforeId);
+            if (end < 0)
+            {
+                end = 0;
+            }
+
+            start = Math.Max(0, end - limit);
+            hasMore = start > 0;
+        }
+        else
+        {
+            start = afterId is null ? 0 : IndexOf(allowed, afterId) is var i and >= 0 ? i + 1 : allowed.Count;
+            end = Math.Min(allowed.Count, start + limit);
+            hasMore = end < allowed.Count;
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+        await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("data"u8);
+            for (var i = start; i < end; i++)
+            {
+                writer.WriteRawValue(allowed[i].Json, skipInputValidation: true);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteBoolean("has_more"u8, hasMore);
+            if (end > start)
+            {
+                writer.WriteString("first_id"u8, allowed[start].Id);
+                writer.WriteString("last_id"u8, allowed[end - 1].Id);
+            }
+            else
+            {
+                writer.WriteNull("first_id"u8);
+                writer.WriteNull("last_id"u8);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return (200, null);
+    }
+
+    private static async Task GetAsync(HttpContext context, string id, [AsParameters] ModelsApiServices services)
+    {
+        var time = services.Time;
+        var started = time.GetTimestamp();
+        var requestId = RequestIds.Create();
+        var auth = await services.Authenticator.AuthenticateAsync(context);
+        if (!auth.Succeeded)
+        {
+            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
+            return;
+        }
+
+        if (!ModelPatterns.IsAllowed(auth.Credential!.Models, id))
+        {
+            // Models the caller may not use do not exist for it, as in the list.
+            await AnthropicErrors.WriteAsync(context, 404, AnthropicErrors.NotFound, $"model: {id}", requestId);
+            await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
+                requestId, time, time.GetElapsedTime(started), auth.Credential, "/v1/models", null, 404, AnthropicErrors.NotFound));
+            return;
+        }
+
+        await services.Passthrough.ForwardAsync(context, auth.Credential, requestId, started);
+    }
+
+    private static async Task<(int Status, string? ErrorType)> WriteUpstreamFailureAsync(HttpContext context, ModelListResult list, string requestId)
+    {
+        if (list.ErrorBody is { } body)
+        {
+            // The upstream's own answer, unmodified.
+            context.Response.StatusCode = list.Status;
+            context.Response.ContentType = list.ContentType ?? "application/json";
+            context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+            return (list.Status, AnthropicErrors.TypeForStatus(list.Status));
+        }
+
+        await AnthropicErrors.WriteAsync(context, 502, AnthropicErrors.Api, "The upstream API could not be reached to list models.", requestId);
+        return (502, ForwardingFailures.Tag(ForwardingFailure.UpstreamUnreachable));
+    }
+
+    private static int IndexOf(List<UpstreamModel> models, string id)
+    {
+        for (var i = 0; i < models.Count; i++)
+        {
+            if (string.Equals(models[i].Id, id, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>What the models endpoints need, bound from DI.</summary>
+internal sealed record ModelsApiServices(
+    CallerAuthenticator Authenticator,
+    UpstreamModelList ModelList,
+    UpstreamCatalog Upstreams,
+    PassthroughPipeline Passthrough,
+    UsageEmitter Usage,
+    TimeProvider Time);

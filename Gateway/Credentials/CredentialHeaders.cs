@@ -1,0 +1,57 @@
+using LlmGateway.Contracts.Credentials;
+using Microsoft.Net.Http.Headers;
+
+namespace LlmGateway.Gateway.Credentials;
+
+internal enum CredentialPresence
+{
+    Missing,
+    Malformed,
+    WellFormed,
+}
+
+/// <summary>
+/// Takes the caller's credential from <c>x-api-key</c> or <c>Authorization: Bearer</c>. Claude Code's
+/// <c>apiKeyHelper</c> sends both; the first well-formed one wins. No I/O: a malformed value is rejected here.
+/// </summary>
+internal static class CredentialHeaders
+{
+    public const string ApiKey = "x-api-key";
+
+    public static CredentialPresence Read(IHeaderDictionary headers, out ReadOnlySpan<char> credential, out CredentialKind kind)
+    {
+        credential = default;
+        kind = default;
+        var presence = CredentialPresence.Missing;
+
+        var apiKey = headers[ApiKey];
+        if (apiKey.Count > 0)
+        {
+            presence = CredentialPresence.Malformed;
+            var value = apiKey.Count == 1 ? apiKey[0].AsSpan().Trim() : default;
+            if (CredentialFormat.TryParse(value, out kind))
+            {
+                credential = value;
+                return CredentialPresence.WellFormed;
+            }
+        }
+
+        var authorization = headers[HeaderNames.Authorization];
+        if (authorization.Count > 0)
+        {
+            presence = CredentialPresence.Malformed;
+            var value = authorization.Count == 1 ? authorization[0].AsSpan().Trim() : default;
+            if (value.Length > 7 && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                var token = value[7..].TrimStart();
+                if (CredentialFormat.TryParse(token, out kind))
+                {
+                    credential = token;
+                    return CredentialPresence.WellFormed;
+                }
+            }
+        }
+
+        return presence;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+
+namespace LlmGateway.Gateway.Credentials;
+
+/// <summary>
+/// Resolves a credential hash: in-process cache → Redis projection → TokenService introspection. Never PostgreSQL.
+/// Concurrent misses for one credential share a single lookup. When no source answers, a credential seen recently
+/// keeps working (stale entry) so that a Redis and TokenService outage does not lock known callers out.
+/// </summary>
+internal sealed partial class CredentialResolver(
+    CredentialCache cache,
+    RedisCredentialStore redis,
+    TokenServiceIntrospection tokenService,
+    ILogger<CredentialResolver> logger)
+{
+    private readonly ConcurrentDictionary<CredentialHash, Task<CredentialLookup>> _inflight = new();
+
+    public ValueTask<CredentialLookup> ResolveAsync(CredentialHash hash, CancellationToken cancellationToken)
+    {
+        if (cache.TryGet(hash, out var entry) && entry.IsFresh(cache.Now))
+        {
+            return ValueTask.FromResult(entry.Projection is { } projection
+                ? CredentialLookup.Found(projection)
+                : CredentialLookup.NotFound);
+        }
+
+        return ResolveUncachedAsync(hash, entry, cancellationToken);
+    }
+
+    private async ValueTask<CredentialLookup> ResolveUncachedAsync(
+        CredentialHash hash, CredentialCache.Entry? previous, CancellationToken cancellationToken)
+    {
+        Task<CredentialLookup>? lookup;
+        while (!_inflight.TryGetValue(hash, out lookup))
+        {
+            var started = new TaskCompletionSource<CredentialLookup>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_inflight.TryAdd(hash, started.Task))
+            {
+                lookup = started.Task;
+                _ = LookupAsync(hash, started);
+                break;
+            }
+        }
+
+        // The shared lookup is bounded by its own timeouts; one caller going away must not fail the others.
+        var result = await lookup.WaitAsync(cancellationToken);
+        if (result.Status == CredentialLookupStatus.Unavailable && previous is { } stale && stale.IsUsableWhenUnavailable(cache.Now))
+        {
+            LogServingStale(logger, stale.Projection!.Id);
+            return CredentialLookup.Found(stale.Projection);
+        }
+
+        return result;
+    }
+
+    private async Task LookupAsync(CredentialHash hash, TaskCompletionSource<CredentialLookup> completion)
+    {
+        try
+        {
+            var epoch = cache.Epoch;
+            var hex = hash.ToHex();
+            var result = await redis.FindAsync(hex);
+            if (result.Status != CredentialLookupStatus.Found)
+            {
+                // Missing in Redis (never projected, evicted, or Redis restarted empty) or Redis down: ask the authority.
+                result = await tokenService.FindAsync(hex);
+            }
+
+            switch (result.Status)
+            {
+                case CredentialLookupStatus.Found:
+                    cache.StoreFound(hash, result.Projection!, epoch);
+                    break;
+                case CredentialLookupStatus.NotFound:
+                    cache.StoreNotFound(hash, epoch);
+                    break;
+            }
+
+            completion.TrySetResult(result);
+        }
+        catch (Exception ex)
+        {
+            LogLookupFailed(logger, ex);
+            completion.TrySetResult(CredentialLookup.Unavailable);
+        }
+        finally
+        {
+            _inflight.TryRemove(new KeyValuePair<CredentialHash, Task<CredentialLookup>>(hash, completion.Task));
+        }
+    }
+
+    [LoggerMessage(1121, LogLevel.Warning, "Redis and TokenService unavailable; credential {CredentialId} served from the stale cache")]
+    private static partial void LogServingStale(ILogger logger, string credentialId);
+
+    [LoggerMessage(1122, LogLevel.Error, "Credential lookup failed unexpectedly")]
+    private static partial void LogLookupFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LlmGateway.Gateway.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace LlmGateway.Gateway.Credentials;
+
+/// <summary>
+/// Asks TokenService about a credential Redis does not know (or when Redis is down):
+/// <c>POST /internal/introspect {"hash":"…"}</c> → 200 projection JSON | 404.
+/// </summary>
+internal sealed partial class TokenServiceIntrospection(
+    HttpClient http,
+    IOptions<CredentialCacheOptions> options,
+    ILogger<TokenServiceIntrospection> logger)
+{
+    public const string HttpClientName = "tokenservice-introspection";
+    private readonly TimeSpan _timeout = options.Value.IntrospectionTimeout;
+
+    public async Task<CredentialLookup> FindAsync(string hashHex)
+    {
+        using var timeout = new CancellationTokenSource(_timeout);
+        try
+        {
+            using var response = await http.PostAsJsonAsync(
+                "/internal/introspect",
+                new IntrospectionRequest(hashHex),
+                GatewayJsonContext.Default.IntrospectionRequest,
+                timeout.Token);
+
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return CredentialLookup.NotFound;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                LogIntrospectionFailed(logger, (int)response.StatusCode, "unexpected status");
+                return CredentialLookup.Unavailable;
+            }
+
+            var projection = await response.Content.ReadFromJsonAsync(GatewayJsonContext.Default.CredentialProjection, timeout.Token);
+            return projection is null ? CredentialLookup.NotFound : CredentialLookup.Found(projection);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            LogIntrospectionFailed(logger, 0, ex.GetType().Name + ": " + ex.Message);
+            return CredentialLookup.Unavailable;
+        }
+    }
+
+    [LoggerMessage(1111, LogLevel.Warning, "TokenService introspection failed (status {Status}): {Reason}")]
+    private static partial void LogIntrospectionFailed(ILogger logger, int status, string reason);
+}

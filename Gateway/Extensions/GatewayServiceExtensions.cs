@@ -1,0 +1,139 @@
+using LlmGateway.Gateway.Apis;
+using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Forwarding;
+using LlmGateway.Gateway.Pipeline;
+using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Telemetry;
+using LlmGateway.Gateway.Usage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace LlmGateway.Gateway.Extensions;
+
+internal static class GatewayServiceExtensions
+{
+    private const string CorsPolicy = "gateway";
+
+    /// <summary>Everything the gateway registers: options, credential resolution, forwarding, usage, telemetry.</summary>
+    public static WebApplicationBuilder AddGatewayServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+
+        AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(services, GatewayOptions.SectionName);
+        AddValidatedOptions<UpstreamOptions, UpstreamOptionsValidator>(services, UpstreamOptions.SectionName);
+        AddValidatedOptions<CredentialCacheOptions, CredentialCacheOptionsValidator>(services, CredentialCacheOptions.SectionName);
+        AddValidatedOptions<UsageOptions, UsageOptionsValidator>(services, UsageOptions.SectionName);
+        AddValidatedOptions<ControlPlaneOptions, ControlPlaneOptionsValidator>(services, ControlPlaneOptions.SectionName);
+
+        // The proxy adds no Server header of its own; the upstream's is forwarded.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+
+        services.TryAddSingleton(TimeProvider.System);
+        builder.AddGatewayRedis();
+        services.AddSingleton<ServiceUriResolver>();
+
+        // Credentials
+        services.AddSingleton<CredentialCache>();
+        services.AddSingleton<RedisCredentialStore>();
+        services.AddSingleton<TokenServiceIntrospection>();
+        services.AddSingleton<CredentialResolver>();
+        services.AddSingleton<RevocationListener>();
+        services.AddHostedService(provider => provider.GetRequiredService<RevocationListener>());
+        services.AddHttpClient(TokenServiceIntrospection.HttpClientName)
+            .ConfigureHttpClient((provider, client) => client.BaseAddress = ControlPlaneAddress(provider, o => o.TokenService));
+
+        // Forwarding
+        services.AddSingleton<ModelNameTable>();
+        services.AddSingleton<UpstreamHttp>();
+        services.AddSingleton<UpstreamCatalog>();
+        services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<UpstreamModelList>();
+        services.AddSingleton<ControlPlaneForwarder>();
+        AddControlPlaneClient(services, ControlPlaneForwarder.TokenServiceClient, o => o.TokenService);
+        AddControlPlaneClient(services, ControlPlaneForwarder.UsageWorkerClient, o => o.UsageWorker);
+
+        // Usage
+        services.AddSingleton<UsageSpool>();
+        services.AddSingleton<UsageEmitter>();
+        services.AddSingleton<UsageStreamWriter>();
+        services.AddHostedService<UsageDispatcher>();
+
+        // Pipelines
+        services.AddSingleton<GatewayTelemetry>();
+        services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton<ModelRequestPipeline>();
+        services.AddSingleton<PassthroughPipeline>();
+
+        services.AddHealthChecks()
+            .AddCheck<GatewayRedisHealthCheck>("redis")
+            .AddCheck<UpstreamKeyHealthCheck>("upstream-key");
+
+        var cors = configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>()?.Cors ?? new CorsSettings();
+        if (cors.Enabled)
+        {
+            services.AddCors(options => options.AddPolicy(CorsPolicy, policy =>
+            {
+                if (cors.AllowedOrigins.Contains("*"))
+                {
+                    policy.AllowAnyOrigin();
+                }
+                else
+                {
+                    policy.WithOrigins(cors.AllowedOrigins);
+                }
+
+                policy.AllowAnyHeader()
+                    .WithMethods("GET", "POST", "DELETE", "HEAD", "OPTIONS")
+                    .WithExposedHeaders("request-id", "upstream-request-id", "retry-after", "x-should-retry")
+                    .SetPreflightMaxAge(cors.PreflightMaxAge);
+            }));
+        }
+
+        return builder;
+    }
+
+    /// <summary>Middleware and endpoints, in order.</summary>
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Cors.Enabled)
+        {
+            app.UseCors(CorsPolicy);
+        }
+
+        app.MapGatewayHealth();
+        app.MapControlPlaneApi();
+        app.MapAnthropicApi();
+        app.MapAnthropicNotFound();
+        return app;
+    }
+
+    private static void AddValidatedOptions<TOptions, TValidator>(IServiceCollection services, string section)
+        where TOptions : class
+        where TValidator : class, IValidateOptions<TOptions>
+    {
+        services.AddOptions<TOptions>().BindConfiguration(section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
+    }
+
+    private static void AddControlPlaneClient(IServiceCollection services, string name, Func<ControlPlaneOptions, Uri> address)
+    {
+        services.AddHttpClient(name)
+            .ConfigureHttpClient((provider, client) =>
+            {
+                client.BaseAddress = ControlPlaneAddress(provider, address);
+                client.Timeout = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.Timeout;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                AutomaticDecompression = System.Net.DecompressionMethods.None,
+                UseCookies = false,
+                UseProxy = false,
+            });
+    }
+
+    private static Uri ControlPlaneAddress(IServiceProvider provider, Func<ControlPlaneOptions, Uri> address) =>
+        provider.GetRequiredService<ServiceUriResolver>().Resolve(address(provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value));
+}

@@ -1,0 +1,110 @@
+using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Errors;
+using LlmGateway.Gateway.Requests;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace LlmGateway.Gateway.Forwarding;
+
+/// <summary>The services behind the gateway's control-plane routes.</summary>
+internal enum ControlPlaneService
+{
+    TokenService,
+    UsageWorker,
+}
+
+/// <summary>
+/// Hands control-plane calls made on the gateway's public address (<c>/v1/tokens</c>, <c>/bootstrap</c>,
+/// <c>/refresh</c>, <c>/admin/*</c>) to the service that owns them, which authenticates the caller itself: method,
+/// path, query, body and the caller's credential headers pass unchanged, plus <c>X-Forwarded-*</c> and the request
+/// id. These calls are not idempotent, so they are never retried; they have a total timeout.
+/// </summary>
+internal sealed partial class ControlPlaneForwarder(
+    IHttpClientFactory clients,
+    IOptions<GatewayOptions> gatewayOptions,
+    ILogger<ControlPlaneForwarder> logger)
+{
+    public const string TokenServiceClient = "controlplane-tokenservice";
+    public const string UsageWorkerClient = "controlplane-usageworker";
+
+    private readonly int _maxBodyBytes = gatewayOptions.Value.MaxRequestBodyBytes;
+
+    public async Task ForwardAsync(HttpContext context, ControlPlaneService service)
+    {
+        var requestId = RequestIds.Create();
+        var request = context.Request;
+        if (request.ContentLength > _maxBodyBytes)
+        {
+            await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
+                $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+            return;
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = _maxBodyBytes;
+        }
+
+        var client = clients.CreateClient(service == ControlPlaneService.TokenService ? TokenServiceClient : UsageWorkerClient);
+        var target = new Uri(client.BaseAddress!, request.Path.Value + request.QueryString.Value);
+        using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), target);
+        if (UpstreamForwarder.HasBody(request))
+        {
+            message.Content = new StreamContent(request.Body);
+        }
+
+        HeaderPolicy.CopyToControlPlane(context, message, requestId);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+        {
+            if (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var tooLarge = ex.GetBaseException() is BadHttpRequestException { StatusCode: 413 };
+            var timedOut = ex is OperationCanceledException;
+            LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", ex.Message);
+            if (tooLarge)
+            {
+                await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
+                    $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+            }
+            else
+            {
+                await AnthropicErrors.WriteAsync(context, timedOut ? 504 : 502, timedOut ? AnthropicErrors.Timeout : AnthropicErrors.Api,
+                    timedOut ? "The control-plane service did not answer in time." : "The control-plane service could not be reached.", requestId);
+            }
+
+            return;
+        }
+
+        using (response)
+        {
+            context.Response.StatusCode = (int)response.StatusCode;
+            HeaderPolicy.CopyToClient(response, context.Response, fromModelProvider: false);
+            context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+            if (HttpMethods.IsHead(request.Method))
+            {
+                return;
+            }
+
+            var eventStream = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            var copy = await StreamCopier.CopyAsync(body, context.Response.Body, null, eventStream, TimeProvider.System, context.RequestAborted);
+            if (copy.Outcome is CopyOutcome.SourceFailed)
+            {
+                LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", copy.Error?.Message ?? "response cut");
+                context.Abort();
+            }
+        }
+    }
+
+    [LoggerMessage(1701, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string reason);
+}

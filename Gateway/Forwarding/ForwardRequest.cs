@@ -1,0 +1,31 @@
+using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Streaming;
+
+namespace LlmGateway.Gateway.Forwarding;
+
+/// <summary>What to forward. The path is matched by the caller; the query string is kept as sent (e.g. <c>?beta=true</c>).</summary>
+internal readonly record struct ForwardRequest(
+    string RequestId,
+    string PathAndQuery,
+    PooledBody? Body,
+    SseUsageReader? EventReader = null,
+    JsonUsageReader? JsonReader = null)
+{
+    /// <summary>No buffered body: the caller's body stream is sent as it arrives (cannot be retried).</summary>
+    public bool StreamsRequestBody => Body is null;
+}
+
+/// <summary>How forwarding went, with the timestamps the pipeline needs for latency, time to first byte and overhead.</summary>
+internal readonly record struct ForwardResult(
+    ForwardingFailure Failure,
+    int StatusCode,
+    UpstreamEndpoint? Upstream,
+    int Attempts,
+    bool EventStream,
+    long SendStarted,
+    long HeadersReceived,
+    long FirstByteWritten,
+    Exception? Error)
+{
+    public bool ResponseStarted => HeadersReceived != 0;
+}

@@ -1,0 +1,58 @@
+using LlmGateway.Gateway.Errors;
+
+namespace LlmGateway.Gateway.Forwarding;
+
+/// <summary>
+/// Every way forwarding can fail, by side (client or upstream) and by phase (before or after the response started).
+/// The kind alone decides the status code, the error type, the log level and the metric tag.
+/// </summary>
+internal enum ForwardingFailure
+{
+    None,
+
+    /// <summary>The client went away before the response started.</summary>
+    RequestCanceled,
+
+    /// <summary>The caller's request body could not be read (or grew past the limit) while it was being sent.</summary>
+    RequestBody,
+
+    /// <summary>No response from the upstream: connection, TLS or send failure, after the allowed retries.</summary>
+    UpstreamUnreachable,
+
+    /// <summary>The upstream did not start its response within the time-to-first-byte limit.</summary>
+    UpstreamTimeout,
+
+    /// <summary>The response had started when the upstream failed or ended it early.</summary>
+    ResponseBodyUpstream,
+
+    /// <summary>The response had started when the client went away; the upstream call was cancelled.</summary>
+    ResponseBodyClient,
+}
+
+internal static class ForwardingFailures
+{
+    /// <summary>Status recorded for a request the client abandoned (there is no response to send).</summary>
+    public const int ClientClosedRequest = 499;
+
+    /// <summary>What the client is told when the failure happens before the response started.</summary>
+    public static (int Status, string ErrorType, string Message) Describe(ForwardingFailure failure) => failure switch
+    {
+        ForwardingFailure.RequestBody => (400, AnthropicErrors.InvalidRequest, "The request body could not be read."),
+        ForwardingFailure.UpstreamUnreachable => (502, AnthropicErrors.Api, "The upstream API could not be reached."),
+        ForwardingFailure.UpstreamTimeout => (504, AnthropicErrors.Timeout, "The upstream API did not answer in time."),
+        ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
+        _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
+    };
+
+    /// <summary>Value of the <c>error.type</c> metric tag and of the usage event's error type for gateway-side failures.</summary>
+    public static string Tag(ForwardingFailure failure) => failure switch
+    {
+        ForwardingFailure.RequestCanceled => "client_closed_request",
+        ForwardingFailure.RequestBody => "request_body",
+        ForwardingFailure.UpstreamUnreachable => "upstream_unreachable",
+        ForwardingFailure.UpstreamTimeout => "upstream_timeout",
+        ForwardingFailure.ResponseBodyUpstream => "upstream_stream_cut",
+        ForwardingFailure.ResponseBodyClient => "client_disconnected",
+        _ => "none",
+    };
+}

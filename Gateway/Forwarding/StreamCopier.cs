@@ -1,0 +1,184 @@
+using System.Buffers;
+using LlmGateway.Gateway.Streaming;
+
+namespace LlmGateway.Gateway.Forwarding;
+
+internal enum CopyOutcome
+{
+    Completed,
+
+    /// <summary>Reading the source failed (for a response: the upstream cut the body).</summary>
+    SourceFailed,
+
+    /// <summary>Writing the destination failed (for a response: the client went away).</summary>
+    DestinationFailed,
+
+    /// <summary>The token was cancelled; the caller knows which side cancelled it.</summary>
+    Canceled,
+
+    /// <summary>An SSE event exceeded the largest event the copier frames.</summary>
+    EventTooLarge,
+}
+
+internal readonly record struct CopyResult(CopyOutcome Outcome, long Bytes, long FirstByteTimestamp, Exception? Error);
+
+/// <summary>
+/// Copies a response body to the client as it arrives: every chunk is written (and flushed) as soon as it is read,
+/// and nothing waits for the whole body. The SSE variant releases whole events only, so that if the upstream cuts
+/// the stream the client holds complete events and an <c>event: error</c> frame can follow cleanly.
+/// </summary>
+internal static class StreamCopier
+{
+    private const int BufferSize = 16 * 1024;
+    private const int SseInitialBuffer = 8 * 1024;
+    private const int MaxSseEventBytes = 16 * 1024 * 1024;
+
+    public static async ValueTask<CopyResult> CopyAsync(
+        Stream source, Stream destination, JsonUsageReader? capture, bool flushEachChunk, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long total = 0;
+        long firstByte = 0;
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(buffer, cancellationToken);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+                {
+                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                }
+
+                if (read == 0)
+                {
+                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                }
+
+                capture?.Append(buffer.AsSpan(0, read));
+                try
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    if (flushEachChunk)
+                    {
+                        await destination.FlushAsync(cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, ex);
+                }
+
+                if (total == 0)
+                {
+                    firstByte = time.GetTimestamp();
+                }
+
+                total += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Copies an SSE body event by event while <paramref name="reader"/> reads usage on the side. Bytes pass unchanged;
+    /// only the trailing part of an event still in flight is held back until its blank line arrives.
+    /// </summary>
+    public static async ValueTask<CopyResult> CopyEventsAsync(
+        Stream source, Stream destination, SseUsageReader reader, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(SseInitialBuffer);
+        var filled = 0;
+        long total = 0;
+        long firstByte = 0;
+        try
+        {
+            while (true)
+            {
+                if (filled == buffer.Length)
+                {
+                    if (buffer.Length >= MaxSseEventBytes)
+                    {
+                        return new CopyResult(CopyOutcome.EventTooLarge, total, firstByte, null);
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int read;
+                try
+                {
+                    read = await source.ReadAsync(buffer.AsMemory(filled), cancellationToken);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+                {
+                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                }
+
+                if (read == 0)
+                {
+                    // Bytes left over belong to an event that never ended: they are not released.
+                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                }
+
+                filled += read;
+                var complete = reader.Scan(buffer.AsSpan(0, filled));
+                if (complete == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await destination.WriteAsync(buffer.AsMemory(0, complete), cancellationToken);
+                    await destination.FlushAsync(cancellationToken);
+                }
+                catch (OperationCanceledException ex)
+                {
+                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                }
+                catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, ex);
+                }
+
+                if (total == 0)
+                {
+                    firstByte = time.GetTimestamp();
+                }
+
+                total += complete;
+                filled -= complete;
+                if (filled > 0)
+                {
+                    buffer.AsSpan(complete, filled).CopyTo(buffer);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

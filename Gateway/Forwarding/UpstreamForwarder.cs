@@ -1,0 +1,374 @@
+using System.Globalization;
+using System.Net;
+using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Errors;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace LlmGateway.Gateway.Forwarding;
+
+/// <summary>
+/// Forwards one request to the model provider and its response back to the client, with a single entry point and
+/// every failure classified into a <see cref="ForwardingFailure"/>.
+/// </summary>
+/// <remarks>
+/// Retries happen only before the first response byte, only for connection errors and 408, 409, 429, 5xx, 529,
+/// and only when the body was buffered (it can be sent again). After the response started, bytes flow to the
+/// client as they arrive; an upstream cut of an event stream ends in an Anthropic <c>event: error</c> frame, and a
+/// client that goes away cancels the upstream call at once.
+/// </remarks>
+internal sealed partial class UpstreamForwarder(
+    UpstreamHttp http,
+    UpstreamCatalog catalog,
+    IOptions<UpstreamOptions> options,
+    TimeProvider time,
+    ILogger<UpstreamForwarder> logger)
+{
+    private readonly HttpMessageInvoker _invoker = http.Invoker;
+    private readonly TimeSpan _firstByteTimeout = options.Value.FirstByteTimeout;
+    private readonly int _maxRetries = options.Value.MaxRetries;
+    private readonly TimeSpan _retryBaseDelay = options.Value.RetryBaseDelay;
+    private readonly TimeSpan _maxRetryDelay = options.Value.MaxRetryDelay;
+
+    public async Task<ForwardResult> ForwardAsync(HttpContext context, ForwardRequest request, CancellationToken cancellationToken)
+    {
+        var sendStarted = time.GetTimestamp();
+        var replayable = !request.StreamsRequestBody;
+        UpstreamEndpoint? endpoint = null;
+        HttpRequestMessage? message = null;
+        HttpResponseMessage? response = null;
+        CancellationTokenSource? exchange = null;
+        var attempt = 0;
+        try
+        {
+            while (true)
+            {
+                endpoint = catalog.Select(attempt, endpoint);
+                exchange = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                exchange.CancelAfter(_firstByteTimeout);
+                message = CreateMessage(context, request, endpoint);
+                ForwardingFailure failure;
+                Exception? error;
+                try
+                {
+                    response = await _invoker.SendAsync(message, exchange.Token);
+                    if (attempt < _maxRetries && replayable && IsRetryable(response)
+                        && TryGetRetryDelay(response, attempt, out var delay))
+                    {
+                        LogRetryingStatus(logger, request.RequestId, endpoint.Name, (int)response.StatusCode, attempt + 1, delay.TotalMilliseconds);
+                        Discard(ref response, ref message, ref exchange);
+                        await Task.Delay(delay, time, cancellationToken);
+                        attempt++;
+                        continue;
+                    }
+
+                    break;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException or IOException)
+                {
+                    error = ex;
+                    failure = Classify(ex, cancellationToken);
+                }
+
+                if (failure == ForwardingFailure.UpstreamUnreachable && attempt < _maxRetries && replayable)
+                {
+                    var delay = Backoff(attempt);
+                    LogRetryingError(logger, request.RequestId, endpoint.Name, error.Message, attempt + 1, delay.TotalMilliseconds);
+                    Discard(ref response, ref message, ref exchange);
+                    try
+                    {
+                        await Task.Delay(delay, time, cancellationToken);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return Failed(ForwardingFailure.RequestCanceled, endpoint, attempt + 1, sendStarted, error);
+                    }
+
+                    attempt++;
+                    continue;
+                }
+
+                return await FailBeforeResponseAsync(context, request, failure, endpoint, attempt + 1, sendStarted, error);
+            }
+
+            // The response has started: the first-byte timer no longer applies, only the client's cancellation does.
+            exchange.CancelAfter(Timeout.InfiniteTimeSpan);
+            return await SendResponseAsync(context, request, response, endpoint, attempt + 1, sendStarted, exchange.Token, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled while waiting between attempts.
+            return Failed(ForwardingFailure.RequestCanceled, endpoint, attempt + 1, sendStarted, null);
+        }
+        finally
+        {
+            // Disposing an unfinished response aborts its connection: the upstream sees the cancellation at once.
+            response?.Dispose();
+            message?.Dispose();
+            exchange?.Dispose();
+        }
+    }
+
+    private async Task<ForwardResult> SendResponseAsync(
+        HttpContext context, ForwardRequest request, HttpResponseMessage upstream, UpstreamEndpoint endpoint, int attempts,
+        long sendStarted, CancellationToken exchangeToken, CancellationToken clientToken)
+    {
+        var headersReceived = time.GetTimestamp();
+        var status = (int)upstream.StatusCode;
+        var response = context.Response;
+        response.StatusCode = status;
+        HeaderPolicy.CopyToClient(upstream, response, fromModelProvider: true);
+        response.Headers[HeaderPolicy.RequestIdHeader] = request.RequestId;
+
+        var mediaType = upstream.Content.Headers.ContentType?.MediaType;
+        var eventStream = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+        ForwardResult Result(ForwardingFailure failure, long firstByte, Exception? error) =>
+            new(failure, failure == ForwardingFailure.ResponseBodyClient ? ForwardingFailures.ClientClosedRequest : status,
+                endpoint, attempts, eventStream, sendStarted, headersReceived, firstByte, error);
+
+        if (HttpMethods.IsHead(context.Request.Method) || status is 204 or 304)
+        {
+            return Result(ForwardingFailure.None, 0, null);
+        }
+
+        Stream body;
+        try
+        {
+            if (eventStream)
+            {
+                context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+                // Headers go out now: the client learns the stream is open before the first event.
+                await response.StartAsync(exchangeToken);
+            }
+
+            body = await upstream.Content.ReadAsStreamAsync(exchangeToken);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
+        {
+            var kind = clientToken.IsCancellationRequested ? ForwardingFailure.ResponseBodyClient : ForwardingFailure.ResponseBodyUpstream;
+            return await EndFailedResponseAsync(context, request, Result(kind, 0, ex), clientToken);
+        }
+
+        var copy = eventStream && request.EventReader is { } reader
+            ? await StreamCopier.CopyEventsAsync(body, response.Body, reader, time, exchangeToken)
+            : await StreamCopier.CopyAsync(body, response.Body, eventStream ? null : request.JsonReader, eventStream, time, exchangeToken);
+
+        var failure = copy.Outcome switch
+        {
+            CopyOutcome.Completed when eventStream && request.EventReader is { Completed: false, ErrorType: null } => ForwardingFailure.ResponseBodyUpstream,
+            CopyOutcome.Completed => ForwardingFailure.None,
+            CopyOutcome.DestinationFailed => ForwardingFailure.ResponseBodyClient,
+            CopyOutcome.Canceled when clientToken.IsCancellationRequested => ForwardingFailure.ResponseBodyClient,
+            _ => ForwardingFailure.ResponseBodyUpstream,
+        };
+
+        var result = Result(failure, copy.FirstByteTimestamp, copy.Error);
+        return failure == ForwardingFailure.None ? result : await EndFailedResponseAsync(context, request, result, clientToken);
+    }
+
+    /// <summary>Ends a response that started but could not be completed; the status line is already sent.</summary>
+    private async Task<ForwardResult> EndFailedResponseAsync(HttpContext context, ForwardRequest request, ForwardResult result, CancellationToken clientToken)
+    {
+        if (result.Failure == ForwardingFailure.ResponseBodyClient)
+        {
+            LogClientGone(logger, request.RequestId, result.Upstream?.Name ?? "-");
+            return result;
+        }
+
+        LogUpstreamCut(logger, request.RequestId, result.Upstream?.Name ?? "-", result.Error?.Message ?? "stream ended before message_stop");
+        if (result.EventStream && request.EventReader is not null && !clientToken.IsCancellationRequested)
+        {
+            // Never a clean-looking end: SDKs raise the error frame as an exception.
+            var (_, type, message) = ForwardingFailures.Describe(ForwardingFailure.ResponseBodyUpstream);
+            try
+            {
+                var frame = AnthropicErrors.SseErrorFrame(type, message, request.RequestId);
+                await context.Response.Body.WriteAsync(frame, clientToken);
+                await context.Response.Body.FlushAsync(clientToken);
+                return result;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+            {
+                return result with { Failure = ForwardingFailure.ResponseBodyClient, StatusCode = ForwardingFailures.ClientClosedRequest };
+            }
+        }
+
+        // A plain body cannot carry an error any more: break the connection so the client cannot take a truncated
+        // body for a complete one.
+        context.Abort();
+        return result;
+    }
+
+    private async Task<ForwardResult> FailBeforeResponseAsync(
+        HttpContext context, ForwardRequest request, ForwardingFailure failure, UpstreamEndpoint endpoint, int attempts, long sendStarted, Exception? error)
+    {
+        var result = Failed(failure, endpoint, attempts, sendStarted, error);
+        switch (failure)
+        {
+            case ForwardingFailure.RequestCanceled:
+                return result;
+            case ForwardingFailure.RequestBody:
+                LogRequestBodyFailed(logger, request.RequestId, error?.Message ?? "-");
+                break;
+            default:
+                LogUpstreamFailed(logger, request.RequestId, endpoint.Name, ForwardingFailures.Tag(failure), attempts, error?.Message ?? "-");
+                break;
+        }
+
+        var (status, type, message) = ForwardingFailures.Describe(failure);
+        if (failure == ForwardingFailure.RequestBody && FindBadRequest(error) is { StatusCode: 413 })
+        {
+            (status, type, message) = (413, AnthropicErrors.RequestTooLarge, "The request body is larger than the gateway accepts.");
+        }
+
+        if (!context.Response.HasStarted)
+        {
+            await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
+        }
+
+        return result with { StatusCode = status };
+    }
+
+    private static ForwardResult Failed(ForwardingFailure failure, UpstreamEndpoint? endpoint, int attempts, long sendStarted, Exception? error) =>
+        new(failure, ForwardingFailures.ClientClosedRequest, endpoint, attempts, false, sendStarted, 0, 0, error);
+
+    private static ForwardingFailure Classify(Exception exception, CancellationToken clientToken)
+    {
+        if (clientToken.IsCancellationRequested)
+        {
+            return ForwardingFailure.RequestCanceled;
+        }
+
+        if (FindBadRequest(exception) is not null)
+        {
+            return ForwardingFailure.RequestBody;
+        }
+
+        // Our own first-byte timer is the only other source of cancellation.
+        return exception is OperationCanceledException ? ForwardingFailure.UpstreamTimeout : ForwardingFailure.UpstreamUnreachable;
+    }
+
+    private static BadHttpRequestException? FindBadRequest(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException bad)
+            {
+                return bad;
+            }
+        }
+
+        return null;
+    }
+
+    private static HttpRequestMessage CreateMessage(HttpContext context, ForwardRequest request, UpstreamEndpoint endpoint)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), endpoint.BuildUri(request.PathAndQuery))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        if (request.Body is { } body)
+        {
+            if (body.Length > 0 || !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
+            {
+                message.Content = new PooledBodyContent(body);
+            }
+        }
+        else if (HasBody(context.Request))
+        {
+            message.Content = new StreamContent(context.Request.Body);
+        }
+
+        HeaderPolicy.CopyToUpstream(context.Request.Headers, message, endpoint.ApiKey);
+        return message;
+    }
+
+    internal static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+
+    private static bool IsRetryable(HttpResponseMessage response)
+    {
+        var status = (int)response.StatusCode;
+        if (status is not (408 or 409 or 429 or >= 500))
+        {
+            return false;
+        }
+
+        // The provider can say a failure is final.
+        return !(response.Headers.NonValidated.TryGetValues("x-should-retry", out var values)
+                 && string.Equals(values.ToString(), "false", StringComparison.OrdinalIgnoreCase));
+    }
+
+    private bool TryGetRetryDelay(HttpResponseMessage response, int attempt, out TimeSpan delay)
+    {
+        var headers = response.Headers.NonValidated;
+        TimeSpan? asked = null;
+        if (headers.TryGetValues("retry-after-ms", out var ms)
+            && double.TryParse(ms.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
+        {
+            asked = TimeSpan.FromMilliseconds(Math.Max(0, milliseconds));
+        }
+        else if (headers.TryGetValues("retry-after", out var after))
+        {
+            var text = after.ToString();
+            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            {
+                asked = TimeSpan.FromSeconds(Math.Max(0, seconds));
+            }
+            else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when))
+            {
+                asked = when - time.GetUtcNow();
+                if (asked < TimeSpan.Zero)
+                {
+                    asked = TimeSpan.Zero;
+                }
+            }
+        }
+
+        if (asked is { } wait)
+        {
+            // Waiting longer than the limit would hold the client for nothing it cannot do itself.
+            delay = wait;
+            return wait <= _maxRetryDelay;
+        }
+
+        delay = Backoff(attempt);
+        return true;
+    }
+
+    private TimeSpan Backoff(int attempt)
+    {
+        var jitter = 1 - 0.25 * Random.Shared.NextDouble();
+        return TimeSpan.FromTicks((long)(_retryBaseDelay.Ticks * Math.Pow(2, attempt) * jitter));
+    }
+
+    private static void Discard(ref HttpResponseMessage? response, ref HttpRequestMessage? message, ref CancellationTokenSource? exchange)
+    {
+        response?.Dispose();
+        response = null;
+        message?.Dispose();
+        message = null;
+        exchange?.Dispose();
+        exchange = null;
+    }
+
+    [LoggerMessage(1201, LogLevel.Information, "{RequestId}: upstream {Upstream} answered {Status}; retry {Retry} in {DelayMs:F0} ms")]
+    private static partial void LogRetryingStatus(ILogger logger, string requestId, string upstream, int status, int retry, double delayMs);
+
+    [LoggerMessage(1202, LogLevel.Information, "{RequestId}: upstream {Upstream} failed ({Reason}); retry {Retry} in {DelayMs:F0} ms")]
+    private static partial void LogRetryingError(ILogger logger, string requestId, string upstream, string reason, int retry, double delayMs);
+
+    [LoggerMessage(1203, LogLevel.Warning, "{RequestId}: upstream {Upstream} failed before responding ({Failure}) after {Attempts} attempt(s): {Reason}")]
+    private static partial void LogUpstreamFailed(ILogger logger, string requestId, string upstream, string failure, int attempts, string reason);
+
+    [LoggerMessage(1204, LogLevel.Warning, "{RequestId}: upstream {Upstream} ended the response early: {Reason}")]
+    private static partial void LogUpstreamCut(ILogger logger, string requestId, string upstream, string reason);
+
+    [LoggerMessage(1205, LogLevel.Information, "{RequestId}: client went away; upstream {Upstream} call cancelled")]
+    private static partial void LogClientGone(ILogger logger, string requestId, string upstream);
+
+    [LoggerMessage(1206, LogLevel.Information, "{RequestId}: the request body could not be read: {Reason}")]
+    private static partial void LogRequestBodyFailed(ILogger logger, string requestId, string reason);
+}

@@ -1,0 +1,105 @@
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Errors;
+
+namespace LlmGateway.Gateway.Pipeline;
+
+/// <summary>Outcome of authenticating a caller: the credential, or the error to answer with.</summary>
+internal readonly record struct CallerAuthentication(CredentialProjection? Credential, int Status, string? ErrorType, string? Message)
+{
+    public bool Succeeded => Credential is not null;
+
+    public static CallerAuthentication Success(CredentialProjection credential) => new(credential, 200, null, null);
+
+    public static CallerAuthentication Failure(int status, string errorType, string message) => new(null, status, errorType, message);
+}
+
+/// <summary>
+/// Hot-path steps 1–4 for data-plane routes: take the credential from the headers, reject a malformed one without
+/// I/O, resolve it (cache → Redis → TokenService), and check expiry, kind and the route allowlist.
+/// </summary>
+internal sealed class CallerAuthenticator(CredentialResolver resolver, TimeProvider time)
+{
+    private static readonly CallerAuthentication Missing = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "x-api-key header is required (or Authorization: Bearer).");
+
+    private static readonly CallerAuthentication Invalid = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "invalid x-api-key");
+
+    private static readonly CallerAuthentication Expired = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "The credential has expired.");
+
+    private static readonly CallerAuthentication Unavailable = CallerAuthentication.Failure(503, AnthropicErrors.Api,
+        "Credentials cannot be verified right now; retry shortly.");
+
+    private static readonly CallerAuthentication AdminKey = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
+        "Admin keys cannot call the model API; use an API key or token.");
+
+    private static readonly CallerAuthentication RouteDenied = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
+        "This credential is not allowed to call this route.");
+
+    public ValueTask<CallerAuthentication> AuthenticateAsync(HttpContext context)
+    {
+        CredentialHash hash;
+        switch (CredentialHeaders.Read(context.Request.Headers, out var credential, out _))
+        {
+            case CredentialPresence.Missing:
+                return ValueTask.FromResult(Missing);
+            case CredentialPresence.Malformed:
+                return ValueTask.FromResult(Invalid);
+            default:
+                hash = CredentialHash.Compute(credential);
+                break;
+        }
+
+        var lookup = resolver.ResolveAsync(hash, context.RequestAborted);
+        return lookup.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Authorize(lookup.Result, context.Request.Path))
+            : AwaitAsync(lookup, context.Request.Path);
+    }
+
+    private async ValueTask<CallerAuthentication> AwaitAsync(ValueTask<CredentialLookup> lookup, PathString path) =>
+        Authorize(await lookup, path);
+
+    private CallerAuthentication Authorize(CredentialLookup lookup, PathString path)
+    {
+        if (lookup.Status == CredentialLookupStatus.Unavailable)
+        {
+            return Unavailable;
+        }
+
+        if (lookup.Projection is not { } credential)
+        {
+            return Invalid;
+        }
+
+        if (credential.IsExpired(time.GetUtcNow()))
+        {
+            return Expired;
+        }
+
+        if (credential.Kind == CredentialKind.AdminKey)
+        {
+            return AdminKey;
+        }
+
+        if (!IsRouteAllowed(credential.Routes, path.Value ?? "/"))
+        {
+            return RouteDenied;
+        }
+
+        return CallerAuthentication.Success(credential);
+    }
+
+    private static bool IsRouteAllowed(IReadOnlyList<string> routes, string path)
+    {
+        if (routes.Count == 1 && routes[0] == "*")
+        {
+            return true;
+        }
+
+        // Paths compare without a trailing slash, so "/v1/messages/" cannot slip past an exact "/v1/messages" rule
+        // by looking different while meaning the same to the upstream.
+        return ModelPatterns.IsAllowed(routes, path.Length > 1 ? path.TrimEnd('/') : path);
+    }
+}

@@ -1,0 +1,165 @@
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Errors;
+using LlmGateway.Gateway.Forwarding;
+using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Usage;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace LlmGateway.Gateway.Pipeline;
+
+/// <summary>
+/// Any other <c>/v1/*</c> route (files, batches, models by id, future endpoints): authenticated, then forwarded
+/// transparently with the real key. The body is streamed through, except for message batches, whose models are
+/// checked against the allowlist first. One usage event per request (no tokens: nothing here is metered).
+/// </summary>
+internal sealed partial class PassthroughPipeline(
+    CallerAuthenticator authenticator,
+    UpstreamForwarder forwarder,
+    UsageEmitter usage,
+    ModelNameTable modelNames,
+    IOptions<GatewayOptions> options,
+    TimeProvider time,
+    ILogger<PassthroughPipeline> logger)
+{
+    private readonly int _maxBodyBytes = options.Value.MaxRequestBodyBytes;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var started = time.GetTimestamp();
+        var requestId = RequestIds.Create();
+        var auth = await authenticator.AuthenticateAsync(context);
+        if (!auth.Succeeded)
+        {
+            LogRejected(logger, requestId, context.Request.Path.Value ?? "/", auth.Status, auth.ErrorType!);
+            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
+            return;
+        }
+
+        await ForwardAsync(context, auth.Credential!, requestId, started);
+    }
+
+    /// <summary>Forwards a request whose caller is already authenticated and authorized.</summary>
+    public async Task ForwardAsync(HttpContext context, CredentialProjection credential, string requestId, long started)
+    {
+        var route = context.Request.Path.Value ?? "/";
+        var status = ForwardingFailures.ClientClosedRequest;
+        string? errorType = null;
+        string? upstream = null;
+        PooledBody? body = null;
+        try
+        {
+            if (context.Request.ContentLength > _maxBodyBytes)
+            {
+                (status, errorType) = (413, AnthropicErrors.RequestTooLarge);
+                await AnthropicErrors.WriteAsync(context, status, errorType, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+                return;
+            }
+
+            if (IsBatchCreation(context.Request))
+            {
+                (status, errorType, body) = await ReadAndCheckBatchAsync(context, credential, requestId);
+                if (body is null)
+                {
+                    return;
+                }
+            }
+            else if (!UpstreamForwarder.HasBody(context.Request))
+            {
+                body = PooledBody.Empty();
+            }
+            else if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                // Streamed through; Kestrel stops it at the limit and the forwarder answers 413.
+                limit.MaxRequestBodySize = _maxBodyBytes;
+            }
+
+            var pathAndQuery = route + context.Request.QueryString.Value;
+            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body), context.RequestAborted);
+            status = result.StatusCode;
+            upstream = result.Upstream?.Name;
+            errorType = result.Failure != ForwardingFailure.None ? ForwardingFailures.Tag(result.Failure)
+                : status >= 400 ? AnthropicErrors.TypeForStatus(status) : null;
+        }
+        finally
+        {
+            body?.Dispose();
+            var latency = time.GetElapsedTime(started);
+            await usage.EmitAsync(UsageRecords.WithoutTokens(requestId, time, latency, credential, route, upstream, status, errorType));
+        }
+    }
+
+    private static bool IsBatchCreation(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && request.Path.Value is { } path
+        && path.TrimEnd('/').Equals("/v1/messages/batches", StringComparison.OrdinalIgnoreCase);
+
+    private async Task<(int Status, string? ErrorType, PooledBody? Body)> ReadAndCheckBatchAsync(
+        HttpContext context, CredentialProjection credential, string requestId)
+    {
+        BodyReadStatus read;
+        PooledBody? body;
+        try
+        {
+            (read, body) = await RequestBodyReader.ReadAsync(context.Request, _maxBodyBytes, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)
+        {
+            return (ForwardingFailures.ClientClosedRequest, ForwardingFailures.Tag(ForwardingFailure.RequestCanceled), null);
+        }
+
+        if (read == BodyReadStatus.TooLarge)
+        {
+            await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
+                $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+            return (413, AnthropicErrors.RequestTooLarge, null);
+        }
+
+        switch (BatchRequestModels.Check(body!.Span, credential.Models, modelNames, out var denied))
+        {
+            case BatchRequestModels.Verdict.Malformed:
+                body.Dispose();
+                await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, "The request body is not valid JSON.", requestId);
+                return (400, AnthropicErrors.InvalidRequest, null);
+            case BatchRequestModels.Verdict.Denied:
+                body.Dispose();
+                await AnthropicErrors.WriteAsync(context, 403, AnthropicErrors.Permission,
+                    $"This credential is not allowed to use model '{denied}'.", requestId);
+                return (403, AnthropicErrors.Permission, null);
+            default:
+                return (0, null, body);
+        }
+    }
+
+    [LoggerMessage(1501, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType}")]
+    private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType);
+}
+
+/// <summary>Usage events for requests that consume no tokens.</summary>
+internal static class UsageRecords
+{
+    public static UsageRecord WithoutTokens(
+        string requestId, TimeProvider time, TimeSpan latency, CredentialProjection credential, string route,
+        string? upstream, int status, string? errorType) =>
+        new(requestId,
+            time.GetUtcNow().ToUnixTimeMilliseconds() - (long)latency.TotalMilliseconds,
+            credential.Id,
+            CredentialKindNames.Of(credential.Kind),
+            credential.Owner.Type,
+            credential.Owner.Id,
+            credential.Owner.OrganizationId,
+            credential.AgentName,
+            credential.DeviceId,
+            Model: null,
+            upstream,
+            route.Length > 256 ? route[..256] : route,
+            status,
+            errorType,
+            0, 0, 0, 0,
+            Stream: false,
+            (long)latency.TotalMilliseconds,
+            TimeToFirstByteMs: null,
+            Estimated: false);
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using LlmGateway.Contracts.Usage;
+
+namespace LlmGateway.Gateway.Usage;
+
+/// <summary>
+/// One usage event: exactly one per authenticated request, whatever its outcome. <see cref="RequestId"/> is the
+/// idempotency key (the UsageWorker drops duplicates), so a replay after an uncertain write is harmless.
+/// </summary>
+internal readonly record struct UsageRecord(
+    string RequestId,
+    long TimestampMs,
+    string? CredentialId,
+    string? CredentialKind,
+    string? OwnerType,
+    string? OwnerId,
+    string? OrganizationId,
+    string? AgentName,
+    string? DeviceId,
+    string? Model,
+    string? Upstream,
+    string Route,
+    int Status,
+    string? ErrorType,
+    long InputTokens,
+    long OutputTokens,
+    long CacheCreationInputTokens,
+    long CacheReadInputTokens,
+    bool Stream,
+    long LatencyMs,
+    long? TimeToFirstByteMs,
+    bool Estimated)
+{
+    /// <summary>
+    /// The stream entry: alternating field names (<see cref="UsageEventFields"/>) and values. Values are invariant
+    /// strings, booleans <c>0</c>/<c>1</c>, time in Unix milliseconds; absent optional fields are omitted.
+    /// </summary>
+    public string[] ToFields()
+    {
+        var fields = new List<string>(44);
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                fields.Add(name);
+                fields.Add(value);
+            }
+        }
+
+        static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+        Add(UsageEventFields.RequestId, RequestId);
+        Add(UsageEventFields.Timestamp, Number(TimestampMs));
+        Add(UsageEventFields.CredentialId, CredentialId);
+        Add(UsageEventFields.CredentialKind, CredentialKind);
+        Add(UsageEventFields.OwnerType, OwnerType);
+        Add(UsageEventFields.OwnerId, OwnerId);
+        Add(UsageEventFields.OrganizationId, OrganizationId);
+        Add(UsageEventFields.AgentName, AgentName);
+        Add(UsageEventFields.DeviceId, DeviceId);
+        Add(UsageEventFields.Model, Model);
+        Add(UsageEventFields.Upstream, Upstream);
+        Add(UsageEventFields.Route, Route);
+        Add(UsageEventFields.Status, Number(Status));
+        Add(UsageEventFields.ErrorType, ErrorType);
+        Add(UsageEventFields.InputTokens, Number(InputTokens));
+        Add(UsageEventFields.OutputTokens, Number(OutputTokens));
+        Add(UsageEventFields.CacheCreationInputTokens, Number(CacheCreationInputTokens));
+        Add(UsageEventFields.CacheReadInputTokens, Number(CacheReadInputTokens));
+        Add(UsageEventFields.Stream, Stream ? "1" : "0");
+        Add(UsageEventFields.LatencyMs, Number(LatencyMs));
+        Add(UsageEventFields.TimeToFirstByteMs, TimeToFirstByteMs is { } ttfb ? Number(ttfb) : null);
+        Add(UsageEventFields.Estimated, Estimated ? "1" : "0");
+        return fields.ToArray();
+    }
+}
