@@ -1,9 +1,3 @@
-using LlmGateway.Gateway.Extensions;
+using LlmGateway.Gateway;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
-builder.AddGatewayServices();
-
-var app = builder.Build();
-app.MapGateway();
-app.Run();
+GatewayApplication.Build(args).Run();

@@ -40,7 +40,7 @@ internal sealed partial class RedisCredentialStore(
 
         try
         {
-            var projection = JsonSerializer.Deserialize((byte[])value!, GatewayJsonContext.Default.CredentialProjection);
+            var projection = ProjectionJson.Read((byte[])value!);
             return projection is null ? CredentialLookup.Unavailable : CredentialLookup.Found(projection);
         }
         catch (JsonException ex)

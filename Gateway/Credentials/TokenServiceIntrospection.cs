@@ -11,7 +11,7 @@ namespace LlmGateway.Gateway.Credentials;
 /// <c>POST /internal/introspect {"hash":"…"}</c> → 200 projection JSON | 404.
 /// </summary>
 internal sealed partial class TokenServiceIntrospection(
-    HttpClient http,
+    IHttpClientFactory clients,
     IOptions<CredentialCacheOptions> options,
     ILogger<TokenServiceIntrospection> logger)
 {
@@ -23,6 +23,7 @@ internal sealed partial class TokenServiceIntrospection(
         using var timeout = new CancellationTokenSource(_timeout);
         try
         {
+            var http = clients.CreateClient(HttpClientName);
             using var response = await http.PostAsJsonAsync(
                 "/internal/introspect",
                 new IntrospectionRequest(hashHex),
@@ -40,7 +41,8 @@ internal sealed partial class TokenServiceIntrospection(
                 return CredentialLookup.Unavailable;
             }
 
-            var projection = await response.Content.ReadFromJsonAsync(GatewayJsonContext.Default.CredentialProjection, timeout.Token);
+            var projection = ProjectionJson.Normalize(
+                await response.Content.ReadFromJsonAsync(GatewayJsonContext.Default.CredentialProjection, timeout.Token));
             return projection is null ? CredentialLookup.NotFound : CredentialLookup.Found(projection);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)

@@ -136,14 +136,14 @@ internal static class StreamCopier
                     return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
                 }
 
-                if (read == 0)
+                filled += read;
+                var complete = read == 0 ? reader.ScanToEnd(buffer.AsSpan(0, filled)) : reader.Scan(buffer.AsSpan(0, filled));
+                if (read == 0 && complete == 0)
                 {
                     // Bytes left over belong to an event that never ended: they are not released.
                     return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
                 }
 
-                filled += read;
-                var complete = reader.Scan(buffer.AsSpan(0, filled));
                 if (complete == 0)
                 {
                     continue;
@@ -170,6 +170,11 @@ internal static class StreamCopier
 
                 total += complete;
                 filled -= complete;
+                if (read == 0)
+                {
+                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                }
+
                 if (filled > 0)
                 {
                     buffer.AsSpan(complete, filled).CopyTo(buffer);

@@ -58,7 +58,15 @@ internal sealed class SseUsageReader
     /// <summary>True when no partial event is pending (the last byte released ended an event).</summary>
     public bool AtEventBoundary => _scanFrom == 0 && _lineStart == 0 && !_hasFields;
 
-    public int Scan(ReadOnlySpan<byte> buffer)
+    public int Scan(ReadOnlySpan<byte> buffer) => Scan(buffer, endOfStream: false);
+
+    /// <summary>
+    /// The last scan, when the source has ended: a trailing CR is then a line end (CR-only line endings), not
+    /// possibly the first half of CRLF.
+    /// </summary>
+    public int ScanToEnd(ReadOnlySpan<byte> buffer) => Scan(buffer, endOfStream: true);
+
+    private int Scan(ReadOnlySpan<byte> buffer, bool endOfStream)
     {
         var released = 0;
         var i = _scanFrom;
@@ -75,14 +83,14 @@ internal sealed class SseUsageReader
             int next;
             if (buffer[end] == (byte)'\r')
             {
-                if (end + 1 == buffer.Length)
+                if (end + 1 == buffer.Length && !endOfStream)
                 {
                     // A CR at the end: the next read tells whether it is CRLF.
                     i = end;
                     break;
                 }
 
-                next = buffer[end + 1] == (byte)'\n' ? end + 2 : end + 1;
+                next = end + 1 < buffer.Length && buffer[end + 1] == (byte)'\n' ? end + 2 : end + 1;
             }
             else
             {

@@ -1,0 +1,84 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace LlmGateway.Gateway.Tests.Infrastructure;
+
+/// <summary>The real gateway application, hosted in the test process on a real socket.</summary>
+public sealed class InProcessGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private InProcessGateway(WebApplication app, Uri baseAddress, LogCapture logs, string spoolDirectory)
+    {
+        _app = app;
+        BaseAddress = baseAddress;
+        Logs = logs;
+        SpoolDirectory = spoolDirectory;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public LogCapture Logs { get; }
+
+    public string SpoolDirectory { get; }
+
+    public static async Task<InProcessGateway> StartAsync(RedisServer redis, Uri upstream, IDictionary<string, string?>? settings = null)
+    {
+        var spool = Directory.CreateTempSubdirectory("gw-spool-").FullName;
+        var configuration = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = redis.ConnectionString,
+            ["Upstream:BaseUrl"] = upstream.ToString(),
+            ["Upstream:ApiKey"] = TestSecrets.UpstreamKey,
+            ["Upstream:RetryBaseDelay"] = "00:00:00.010",
+            ["Gateway:Usage:SpoolDirectory"] = spool,
+            ["Gateway:Usage:ReplayInterval"] = "00:00:00.100",
+            // No TokenService in these tests: introspection fails fast.
+            ["Gateway:ControlPlane:TokenService"] = "http://127.0.0.1:9",
+            ["Gateway:Credentials:IntrospectionTimeout"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        var logs = new LogCapture();
+        var app = GatewayApplication.Build(["--urls", "http://127.0.0.1:0", "--environment", "Development"], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            builder.Logging.AddProvider(logs);
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new InProcessGateway(app, new Uri(address), logs, spool);
+    }
+
+    public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        try
+        {
+            Directory.Delete(SpoolDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+public static class TestSecrets
+{
+    public const string UpstreamKey = "sk-ant-test-upstream-key-0123456789";
+}
