@@ -62,8 +62,15 @@ internal sealed partial class CredentialResolver(
             var result = await redis.FindAsync(hex);
             if (result.Status != CredentialLookupStatus.Found)
             {
-                // Missing in Redis (never projected, evicted, or Redis restarted empty) or Redis down: ask the authority.
+                // Missing in Redis (never projected, or Redis restarted empty) or Redis down: ask the authority.
+                var fromRedis = result.Status;
                 result = await tokenService.FindAsync(hex);
+                if (result.Status == CredentialLookupStatus.Unavailable && fromRedis == CredentialLookupStatus.NotFound)
+                {
+                    // Redis is up and does not know it, and the authority cannot be asked: almost always a wrong key.
+                    // Refusing it as unknown (401) is still closed, and does not invite SDK retries the way a 503 would.
+                    result = CredentialLookup.NotFound;
+                }
             }
 
             switch (result.Status)

@@ -149,17 +149,23 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
     {
         var (secret, _) = await fixture.CreateCredentialAsync();
         const string start = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":30,\"output_tokens\":1}}}\n\n";
+        var clientHasStart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         fixture.Upstream.Handler = async context =>
         {
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync(start + "event: content_block_delta\ndata: {\"type\":\"content_bl");
             await context.Response.Body.FlushAsync();
+            // Cut only once the stream is known to have started (a reset can destroy bytes still in flight).
+            await clientHasStart.Task.WaitAsync(TimeSpan.FromSeconds(10));
             context.Abort();
         };
 
         using var response = await fixture.Client.SendAsync(
             GatewayFixture.Messages(secret, """{"model":"m","max_tokens":5,"stream":true}"""), HttpCompletionOption.ResponseHeadersRead);
-        var text = await response.Content.ReadAsStringAsync();
+        await using var stream = await response.Content.ReadAsStreamAsync();
+        var text = await ReadAtLeastAsync(stream, start.Length);
+        clientHasStart.SetResult();
+        text += await new StreamReader(stream).ReadToEndAsync();
 
         Assert.StartsWith(start + "event: error\ndata: ", text);
         Assert.EndsWith("\n\n", text);

@@ -116,6 +116,14 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_credential_Redis_does_not_know_is_unknown_when_TokenService_cannot_be_asked()
+    {
+        var (resolver, _) = Create(StubHttpClientFactory.Unreachable());
+        var hash = CredentialHash.Compute(CredentialFormat.Generate(CredentialKind.ApiKey));
+        Assert.Equal(CredentialLookupStatus.NotFound, (await resolver.ResolveAsync(hash, default)).Status);
+    }
+
+    [Fact]
     public async Task Concurrent_misses_for_one_credential_share_one_lookup()
     {
         var release = new TaskCompletionSource();
@@ -200,7 +208,19 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
 
             await _redis.StopAsync();
             await _redis.StartAsync();
-            await WaitUntilAsync(() => _multiplexer.IsConnected && !cache.TryGet(hash, out _));
+            await WaitUntilAsync(() => !cache.TryGet(hash, out _));
+            await WaitUntilAsync(async () =>
+            {
+                try
+                {
+                    await _multiplexer.GetDatabase().PingAsync();
+                    return true;
+                }
+                catch (RedisConnectionException)
+                {
+                    return false;
+                }
+            });
 
             // Subscribed again: a revocation published now is received.
             await resolver.ResolveAsync(hash, default);
