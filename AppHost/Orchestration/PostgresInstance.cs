@@ -60,6 +60,7 @@ public sealed class PostgresInstance(PostgresServerResource server, ResourceLog 
             ? ManagedProcess.Start("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", Path.Combine(bin, "postgres"), .. args], directory, Env(), Log)
             : ManagedProcess.Start(Path.Combine(bin, "postgres"), args, directory, Env(), Log);
         run.Stale.Record(Name, _process.Id);
+        ProcessId = _process.Id;
         return _process.Exited;
     }
 

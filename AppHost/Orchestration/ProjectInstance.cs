@@ -41,6 +41,7 @@ public sealed class ProjectInstance(ProjectResource project, int replica, Resour
         await run.Stale.KillLeftoverAsync(Name, project.ProjectName + ".dll", Log.Write).ConfigureAwait(false);
         _process = ManagedProcess.Start("dotnet", [AssemblyPath], ProjectDirectory, run.EnvironmentFor(this), Log);
         run.Stale.Record(Name, _process.Id);
+        ProcessId = _process.Id;
         return _process.Exited;
     }
 

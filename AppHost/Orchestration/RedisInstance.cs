@@ -47,6 +47,7 @@ public sealed class RedisInstance(RedisResource redis, ResourceLog log, RunConte
         await run.Stale.KillLeftoverAsync(Name, "redis-server", Log.Write).ConfigureAwait(false);
         _process = ManagedProcess.Start(binary, [config], directory, new Dictionary<string, string?>(), Log);
         run.Stale.Record(Name, _process.Id);
+        ProcessId = _process.Id;
         return _process.Exited;
     }
 

@@ -30,6 +30,9 @@ public abstract class ResourceInstance(Resource resource, ResourceLog log)
     public Resource Resource { get; } = resource;
     public ResourceLog Log { get; } = log;
     public ResourceState State { get; private set; } = ResourceState.NotStarted;
+
+    /// <summary>The process of the current run, if one was started.</summary>
+    public int? ProcessId { get; protected set; }
     public virtual string Name => Resource.Name;
 
     /// <summary>The address shown to the operator (and used by tests), or null for resources without one.</summary>
