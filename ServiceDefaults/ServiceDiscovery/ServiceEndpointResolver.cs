@@ -27,6 +27,9 @@ public sealed partial class ServiceEndpointResolver : IDisposable
     public const string SectionName = "services";
     private const string DefaultEndpointName = "default";
 
+    // Callers that reach arbitrary hosts (e.g. user-supplied URLs) must not grow the cache without bound.
+    private const int MaxCachedAuthorities = 1024;
+
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, ResolvedService> _cache = new(StringComparer.OrdinalIgnoreCase);
@@ -60,6 +63,11 @@ public sealed partial class ServiceEndpointResolver : IDisposable
         }
 
         var key = uri.GetLeftPart(UriPartial.Authority);
+        if (_cache.Count >= MaxCachedAuthorities && !_cache.ContainsKey(key))
+        {
+            _cache.Clear();
+        }
+
         var service = _cache.GetOrAdd(key, static (_, state) => state.resolver.Load(state.uri), (resolver: this, uri));
         return service.Next()?.Apply(uri) ?? service.PassThrough(uri);
     }
