@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net;
 using System.Net.Sockets;
+using LlmGateway.AppHost.Testing;
 using LlmGateway.ServiceDefaults.HealthChecks;
 using LlmGateway.ServiceDefaults.Tests.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -11,13 +12,27 @@ using Npgsql;
 
 namespace LlmGateway.ServiceDefaults.Tests.Clients;
 
+/// <summary>The <c>llmgateway</c> database on PostgreSQL as the AppHost runs it (its own resource code).</summary>
 public sealed class PostgresServerFixture : IAsyncLifetime
 {
-    public PostgresServer Server { get; private set; } = null!;
+    private DistributedApplication? _app;
 
-    public async Task InitializeAsync() => Server = await PostgresServer.StartAsync();
+    public string ConnectionString { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public async Task InitializeAsync()
+    {
+        _app = await DistributedApplicationTestingBuilder.Create().WithResources("llmgateway").StartAsync();
+        ConnectionString = await _app.GetConnectionStringAsync("llmgateway")
+            ?? throw new InvalidOperationException("The AppHost gave the llmgateway database no connection string.");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
 }
 
 public sealed class NpgsqlClientTests(PostgresServerFixture postgres) : IClassFixture<PostgresServerFixture>
@@ -25,14 +40,14 @@ public sealed class NpgsqlClientTests(PostgresServerFixture postgres) : IClassFi
     [Fact]
     public async Task The_data_source_queries_PostgreSQL_and_the_readiness_check_runs_SELECT_1()
     {
-        await using var service = await StartAsync(postgres.Server.ConnectionString);
+        await using var service = await StartAsync(postgres.ConnectionString);
         var dataSource = service.Services.GetRequiredService<NpgsqlDataSource>();
 
         await using var command = dataSource.CreateCommand("SELECT current_database()");
         var database = (string?)await command.ExecuteScalarAsync();
         var health = await RedisClientTests.ReadHealthAsync(service);
 
-        Assert.Equal("postgres", database);
+        Assert.Equal("llmgateway", database);
         Assert.Same(dataSource, service.Services.GetRequiredService<DbDataSource>());
         Assert.Equal(HttpStatusCode.OK, health.Status);
         Assert.Equal("Healthy", health.Checks["llmgateway_check"].Status);

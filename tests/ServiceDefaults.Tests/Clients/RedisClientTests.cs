@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using LlmGateway.AppHost.Testing;
 using LlmGateway.ServiceDefaults.HealthChecks;
 using LlmGateway.ServiceDefaults.Tests.Hosting;
 using Microsoft.AspNetCore.Builder;
@@ -10,13 +11,30 @@ using StackExchange.Redis;
 
 namespace LlmGateway.ServiceDefaults.Tests.Clients;
 
+/// <summary>Redis as the AppHost runs it (its own resource code), shared by the tests that only need it up.</summary>
 public sealed class RedisServerFixture : IAsyncLifetime
 {
-    public RedisServer Server { get; private set; } = null!;
+    private DistributedApplication? _app;
 
-    public async Task InitializeAsync() => Server = await RedisServer.StartAsync();
+    public string ConnectionString { get; private set; } = null!;
 
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    public async Task InitializeAsync()
+    {
+        _app = await StartRedisAsync();
+        ConnectionString = await _app.GetConnectionStringAsync("redis")
+            ?? throw new InvalidOperationException("The AppHost gave Redis no connection string.");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    internal static Task<DistributedApplication> StartRedisAsync() =>
+        DistributedApplicationTestingBuilder.Create().WithResources("redis").StartAsync();
 }
 
 public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
@@ -24,7 +42,7 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
     [Fact]
     public async Task The_multiplexer_talks_to_Redis_and_the_readiness_check_pings_it()
     {
-        await using var service = await StartAsync(redis.Server.ConnectionString);
+        await using var service = await StartAsync(redis.ConnectionString);
         var database = service.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
 
         await database.StringSetAsync("servicedefaults:test", "value");
@@ -40,8 +58,13 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
     [Fact]
     public async Task A_service_starts_while_Redis_is_down_reports_not_ready_and_recovers_when_Redis_comes_up()
     {
-        var port = FreePort.Next();
-        await using var service = await StartAsync($"127.0.0.1:{port},password=later-secret,connectTimeout=1000");
+        // Redis's own instance from the AppHost, stopped before the service starts; it comes back on the same
+        // port with the same password.
+        await using var app = await RedisServerFixture.StartRedisAsync();
+        var connectionString = await app.GetConnectionStringAsync("redis");
+        Assert.NotNull(connectionString);
+        await app.StopResourceAsync("redis");
+        await using var service = await StartAsync(connectionString + ",connectTimeout=1000");
 
         var down = await ReadHealthAsync(service);
         using var alive = await service.Client.GetAsync("/alive");
@@ -60,7 +83,7 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
                 restored.TrySetResult();
             }
         };
-        await using var lateRedis = await RedisServer.StartAsync(port, "later-secret");
+        await app.StartResourceAsync("redis");
         if (!multiplexer.GetDatabase().IsConnected(default))
         {
             await restored.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -102,7 +125,7 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
     {
         await using var service = await StartAsync(null, new Dictionary<string, string?>
         {
-            ["Aspire:StackExchange:Redis:ConnectionString"] = redis.Server.ConnectionString,
+            ["Aspire:StackExchange:Redis:ConnectionString"] = redis.ConnectionString,
             ["Aspire:StackExchange:Redis:DisableHealthChecks"] = "true",
         });
 
