@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace LlmGateway.Gateway.Apis;
 
 /// <summary>
-/// Health probes: <c>/health</c> (readiness, JSON) and <c>/alive</c> (liveness) as every service has, plus the
+/// Health probes: <c>/health</c> (readiness, JSON) and <c>/alive</c> (liveness) from the service defaults, plus the
 /// aliases older deployments probe: <c>/readyz</c>, <c>/ready</c> (readiness) and <c>/healthz</c>, <c>/livez</c>,
 /// <c>/live</c> (liveness). Redis being down makes the gateway degraded, not unready: known credentials and
 /// usage spooling keep it serving.
@@ -18,21 +18,24 @@ internal static class HealthApi
 {
     public const string LiveTag = "live";
 
-    public static IEndpointRouteBuilder MapGatewayHealth(this IEndpointRouteBuilder routes)
+    public static WebApplication MapGatewayHealth(this WebApplication app)
     {
+        // /health (readiness) and /alive (liveness) as every service maps them, with the gateway's JSON body.
+        app.MapDefaultEndpoints(WriteAsync);
+
         var readiness = new HealthCheckOptions { ResponseWriter = WriteAsync };
         var liveness = new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag), ResponseWriter = WriteAsync };
-        foreach (var path in (string[])["/health", "/readyz", "/ready"])
+        foreach (var path in (string[])["/readyz", "/ready"])
         {
-            routes.MapHealthChecks(path, readiness).AllowAnonymous();
+            app.MapHealthChecks(path, readiness).AllowAnonymous();
         }
 
-        foreach (var path in (string[])["/alive", "/healthz", "/livez", "/live"])
+        foreach (var path in (string[])["/healthz", "/livez", "/live"])
         {
-            routes.MapHealthChecks(path, liveness).AllowAnonymous();
+            app.MapHealthChecks(path, liveness).AllowAnonymous();
         }
 
-        return routes;
+        return app;
     }
 
     /// <summary>

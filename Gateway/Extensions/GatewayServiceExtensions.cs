@@ -31,8 +31,10 @@ internal static class GatewayServiceExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         services.TryAddSingleton(TimeProvider.System);
-        builder.AddGatewayRedis();
-        services.AddSingleton<ServiceUriResolver>();
+
+        // Redis down leaves the gateway serving (cached credentials, usage spool), so its check reports degraded
+        // instead of the default unhealthy, which would take every replica out of rotation at once.
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
 
         // Credentials
         services.AddSingleton<CredentialCache>();
@@ -41,8 +43,11 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<CredentialResolver>();
         services.AddSingleton<RevocationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<RevocationListener>());
+        // The resolver has its own fallbacks (stale cache) and a short deadline: a fast failure beats retries here.
         services.AddHttpClient(TokenServiceIntrospection.HttpClientName)
-            .ConfigureHttpClient((provider, client) => client.BaseAddress = ControlPlaneAddress(provider, o => o.TokenService));
+            .ConfigureHttpClient((provider, client) =>
+                client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService)
+            .WithoutStandardResilience();
 
         // Forwarding
         services.AddSingleton<ModelNameTable>();
@@ -67,8 +72,8 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<PassthroughPipeline>();
 
         services.AddHealthChecks()
-            .AddCheck<GatewayRedisHealthCheck>("redis")
-            .AddCheck<UpstreamKeyHealthCheck>("upstream-key");
+            .AddCheck<GatewayRedisHealthCheck>("redis_check", tags: ["ready"])
+            .AddCheck<UpstreamKeyHealthCheck>("upstream_key", tags: ["ready"]);
 
         var cors = configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>()?.Cors ?? new CorsSettings();
         if (cors.Enabled)
@@ -117,13 +122,18 @@ internal static class GatewayServiceExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TOptions>, TValidator>());
     }
 
+    /// <summary>
+    /// A client for forwarded control-plane calls: service discovery resolves <c>http://tokenservice</c>; no standard
+    /// resilience (these POSTs are not idempotent and are never retried), but a total timeout; bytes untouched.
+    /// </summary>
     private static void AddControlPlaneClient(IServiceCollection services, string name, Func<ControlPlaneOptions, Uri> address)
     {
         services.AddHttpClient(name)
             .ConfigureHttpClient((provider, client) =>
             {
-                client.BaseAddress = ControlPlaneAddress(provider, address);
-                client.Timeout = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.Timeout;
+                var options = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value;
+                client.BaseAddress = address(options);
+                client.Timeout = options.Timeout;
             })
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
@@ -131,9 +141,7 @@ internal static class GatewayServiceExtensions
                 AutomaticDecompression = System.Net.DecompressionMethods.None,
                 UseCookies = false,
                 UseProxy = false,
-            });
+            })
+            .WithoutStandardResilience();
     }
-
-    private static Uri ControlPlaneAddress(IServiceProvider provider, Func<ControlPlaneOptions, Uri> address) =>
-        provider.GetRequiredService<ServiceUriResolver>().Resolve(address(provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value));
 }

@@ -1,17 +1,17 @@
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Extensions;
+using LlmGateway.ServiceDefaults.ServiceDiscovery;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Forwarding;
 
 /// <summary>
 /// The upstreams a request may go to and the order they are tried in. Today there is one (from <c>Upstream</c>
-/// configuration); several upstreams, a circuit breaker per upstream and fallback slot in here (<see cref="Select"/>)
+/// configuration, resolved once through service discovery so the hot path needs no discovery hop); several upstreams, a circuit breaker per upstream and fallback slot in here (<see cref="Select"/>)
 /// without changing the forwarder.
 /// </summary>
 internal sealed class UpstreamCatalog
 {
-    public UpstreamCatalog(IOptions<UpstreamOptions> options, ServiceUriResolver resolver)
+    public UpstreamCatalog(IOptions<UpstreamOptions> options, ServiceEndpointResolver resolver)
     {
         var o = options.Value;
         var baseUri = resolver.Resolve(o.BaseUrl!);
