@@ -328,9 +328,9 @@ internal sealed class SimExchange
         }
 
         await response.StartAsync(Aborted);
+        await response.BodyWriter.FlushAsync(Aborted);
         if (Controls.CutAfter == 0)
         {
-            await response.BodyWriter.FlushAsync(Aborted);
             await CutConnectionAsync();
         }
     }
