@@ -11,4 +11,7 @@ internal static partial class SimulatorLog
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Request {RequestId}: the client went away after {Events} events")]
     public static partial void ClientAborted(ILogger logger, string requestId, int events);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Request {RequestId}: unreadable body ({Reason})")]
+    public static partial void BadRequestBody(ILogger logger, string requestId, string reason);
 }

@@ -107,14 +107,7 @@ internal sealed class SimExchange
         catch (Exception ex)
         {
             SimulatorLog.UnhandledError(state.Logger, ex, context.Request.Method, context.Request.Path.Value ?? "");
-            if (!context.Response.HasStarted)
-            {
-                await exchange.WriteErrorAsync(ErrorKind.Api, "Internal server error");
-            }
-            else
-            {
-                context.Abort();
-            }
+            await exchange.FailAsync();
         }
         finally
         {
@@ -131,6 +124,26 @@ internal sealed class SimExchange
 
             exchange.Attempt?.Finish(context.Response.StatusCode, completed, context.RequestAborted.IsCancellationRequested);
         }
+    }
+
+    /// <summary>A 500 in the API's shape when nothing was sent yet; otherwise the only honest signal left is a broken connection.</summary>
+    private async Task FailAsync()
+    {
+        if (!Context.Response.HasStarted)
+        {
+            try
+            {
+                Context.Response.Headers.Remove("retry-after");
+                await WriteErrorAsync(ErrorKind.Api, "Internal server error");
+                return;
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                // Fall through to aborting the connection.
+            }
+        }
+
+        Context.Abort();
     }
 
     /// <summary>
@@ -244,6 +257,13 @@ internal sealed class SimExchange
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             await WriteErrorAsync(ErrorKind.RequestTooLarge, "Request exceeds the maximum allowed number of bytes.");
+            return null;
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Typically a client that went away in the middle of sending its body: answer in the API's shape.
+            SimulatorLog.BadRequestBody(state.Logger, RequestId, ex.Message);
+            await WriteErrorAsync(ApiErrors.KindFor(ex.StatusCode), ex.Message, status: ex.StatusCode);
             return null;
         }
 
