@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace LlmGateway.UpstreamSimulator;
 
 /// <summary>The simulator's shared, process-wide state: settings, tagged-request log, gates and buffers.</summary>
-internal sealed class SimulatorState(IOptions<SimulatorOptions> options, ILogger<SimulatorState> logger)
+internal sealed class SimulatorState(IOptions<SimulatorOptions> options, ILoggerFactory loggers)
 {
     public SimulatorOptions Options { get; } = options.Value;
 
@@ -19,5 +19,5 @@ internal sealed class SimulatorState(IOptions<SimulatorOptions> options, ILogger
 
     public ModelCatalog Models { get; } = new();
 
-    public ILogger Logger { get; } = logger;
+    public ILogger Logger { get; } = loggers.CreateLogger("LlmGateway.UpstreamSimulator");
 }

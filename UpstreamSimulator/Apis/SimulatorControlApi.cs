@@ -11,10 +11,11 @@ namespace LlmGateway.UpstreamSimulator.Apis;
 /// <summary>
 /// The test control plane under <c>/sim</c> (no authentication; the simulator is never on the production path):
 /// <list type="bullet">
-/// <item><c>GET /sim/requests/{tag}</c>: what the simulator saw for the latest attempt with that tag;
-/// <c>?wait=received|finished&amp;timeoutMs=N</c> first waits (up to N ms, default 10000) for the request to arrive or to end;</item>
-/// <item><c>GET /sim/requests/{tag}/body</c>: the exact response bytes sent;</item>
-/// <item><c>GET /sim/requests/{tag}/request-body</c>: the request body as received;</item>
+/// <item><c>GET /sim/requests/{key}</c>: what the simulator saw for the latest attempt with that tag, or for the
+/// tagged attempt with that <c>request-id</c>; <c>?wait=received|finished&amp;timeoutMs=N</c> (tags only) first waits
+/// (up to N ms, default 10000) for the request to arrive or to end;</item>
+/// <item><c>GET /sim/requests/{key}/body</c>: the exact response bytes sent;</item>
+/// <item><c>GET /sim/requests/{key}/request-body</c>: the request body as received;</item>
 /// <item><c>POST /sim/gates/{id}/release?count=N</c>: lets a gated stream send N (default 1) more events.</item>
 /// </list>
 /// </summary>
@@ -25,15 +26,15 @@ internal static class SimulatorControlApi
     public static IEndpointRouteBuilder MapSimulatorControlApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/sim");
-        group.MapGet("/requests/{tag}", GetRequest);
-        group.MapGet("/requests/{tag}/body", GetResponseBody);
-        group.MapGet("/requests/{tag}/request-body", GetRequestBody);
+        group.MapGet("/requests/{key}", GetRequest);
+        group.MapGet("/requests/{key}/body", GetResponseBody);
+        group.MapGet("/requests/{key}/request-body", GetRequestBody);
         group.MapPost("/gates/{id}/release", ReleaseGate);
         return routes;
     }
 
     private static async Task<Results<ContentHttpResult, BadRequest<string>>> GetRequest(
-        string tag, string? wait, int? timeoutMs, SimulatorState state, CancellationToken cancellationToken)
+        string key, string? wait, int? timeoutMs, SimulatorState state, CancellationToken cancellationToken)
     {
         if (wait is not (null or "received" or "finished"))
         {
@@ -46,40 +47,53 @@ internal static class SimulatorControlApi
         }
 
         TaggedRequest? entry;
+        RequestAttempt? attempt;
         if (wait is null)
         {
-            state.Requests.TryGet(tag, out entry);
+            attempt = Resolve(key, state, out entry);
         }
         else
         {
-            entry = state.Requests.GetOrAdd(tag);
+            entry = state.Requests.GetOrAdd(key);
             var timeout = TimeSpan.FromMilliseconds(Math.Min(timeoutMs ?? DefaultWaitMs, state.Options.MaxControlWaitMs));
             var deadline = Task.Delay(timeout, cancellationToken);
             if (await Task.WhenAny(entry.Received, deadline) == entry.Received && wait == "finished")
             {
                 await Task.WhenAny(entry.Latest!.Finished, deadline);
             }
+
+            attempt = entry.Latest;
         }
 
-        var attempt = entry?.Latest;
         return Json(attempt is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
-            writer.WriteString("tag"u8, tag);
+            writer.WriteString("tag"u8, attempt?.Tag ?? key);
             writer.WriteBoolean("received"u8, attempt is not null);
-            writer.WriteNumber("attempts"u8, entry?.Attempts ?? 0);
+            writer.WriteNumber("attempts"u8, entry?.Attempts ?? attempt?.Number ?? 0);
             attempt?.WriteTo(writer);
             writer.WriteEndObject();
         });
     }
 
-    private static Results<FileContentHttpResult, NotFound> GetResponseBody(string tag, SimulatorState state) =>
-        state.Requests.TryGet(tag, out var entry) && entry.Latest is { } attempt
+    /// <summary>A tag resolves to its latest attempt; a request id to that very attempt.</summary>
+    private static RequestAttempt? Resolve(string key, SimulatorState state, out TaggedRequest? entry)
+    {
+        if (state.Requests.TryGet(key, out entry))
+        {
+            return entry.Latest;
+        }
+
+        return state.Requests.TryGetAttempt(key, out var attempt) ? attempt : null;
+    }
+
+    private static Results<FileContentHttpResult, NotFound> GetResponseBody(string key, SimulatorState state) =>
+        Resolve(key, state, out _) is { } attempt
             ? TypedResults.File(attempt.ResponseBody(), "application/octet-stream")
             : TypedResults.NotFound();
 
-    private static Results<FileContentHttpResult, NotFound> GetRequestBody(string tag, SimulatorState state) =>
-        state.Requests.TryGet(tag, out var entry) && entry.Latest is { } attempt
+    private static Results<FileContentHttpResult, NotFound> GetRequestBody(string key, SimulatorState state) =>
+        Resolve(key, state, out _) is { } attempt
             ? TypedResults.File(attempt.RequestBody(), "application/octet-stream")
             : TypedResults.NotFound();
 

@@ -32,8 +32,9 @@ internal sealed class RequestAttempt
     private bool cut;
     private bool completed;
 
-    public RequestAttempt(int number, string requestId, HttpRequest request, int maxBodyBytes)
+    public RequestAttempt(string tag, int number, string requestId, HttpRequest request, int maxBodyBytes)
     {
+        Tag = tag;
         Number = number;
         RequestId = requestId;
         Method = request.Method;
@@ -51,6 +52,9 @@ internal sealed class RequestAttempt
         headers = [.. list];
     }
 
+    public string Tag { get; }
+
+    /// <summary>1 for the first request with this tag, 2 for the second, …</summary>
     public int Number { get; }
 
     public string RequestId { get; }
@@ -145,6 +149,7 @@ internal sealed class RequestAttempt
         lock (sync)
         {
             var isFinished = finished.Task.IsCompleted;
+            writer.WriteNumber("attempt"u8, Number);
             writer.WriteString("requestId"u8, RequestId);
             writer.WriteString("method"u8, Method);
             writer.WriteString("path"u8, Path);

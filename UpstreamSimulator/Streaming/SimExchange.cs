@@ -63,7 +63,7 @@ internal sealed class SimExchange
             Controls = controls;
             if (controls.Tag is not null)
             {
-                Attempt = state.Requests.GetOrAdd(controls.Tag).BeginAttempt(RequestId, context.Request, state.Options.MaxRecordedBodyBytes);
+                Attempt = state.Requests.BeginAttempt(controls.Tag, RequestId, context.Request, state.Options.MaxRecordedBodyBytes);
             }
         }
     }

@@ -63,16 +63,26 @@ public sealed class ControlHeadersTests(SimulatorFixture sim) : IClassFixture<Si
         (string, string)[] headers = [("x-sim-status", "529"), ("x-sim-status-times", "2"), ("x-sim-request-tag", tag)];
 
         var statuses = new List<HttpStatusCode>();
+        var requestIds = new List<string>();
         for (var i = 0; i < 3; i++)
         {
             using var response = await sim.Http.SendAsync(sim.AnthropicPost("/v1/messages", JsonRequest, headers: headers));
             statuses.Add(response.StatusCode);
+            requestIds.Add(response.Headers.GetValues("request-id").Single());
         }
 
         var record = await RecordAsync(tag);
         Assert.Equal([(HttpStatusCode)529, (HttpStatusCode)529, HttpStatusCode.OK], statuses);
         Assert.Equal(3, record.GetProperty("attempts").GetInt32());
+        Assert.Equal(3, record.GetProperty("attempt").GetInt32());
         Assert.Equal(200, record.GetProperty("status").GetInt32());
+
+        // Each attempt stays reachable by its request id.
+        var first = await RecordAsync(requestIds[0]);
+        Assert.Equal(tag, first.GetProperty("tag").GetString());
+        Assert.Equal(1, first.GetProperty("attempt").GetInt32());
+        Assert.Equal(529, first.GetProperty("status").GetInt32());
+        Assert.Contains("overloaded_error", await sim.Http.GetStringAsync($"/sim/requests/{requestIds[0]}/body"));
     }
 
     [Fact]
