@@ -35,6 +35,8 @@ internal readonly record struct UsageRecord(
     /// The stream entry: alternating field names (<see cref="UsageEventFields"/>) and values. Values are invariant
     /// strings, booleans <c>0</c>/<c>1</c>, time in Unix milliseconds; absent optional fields are omitted.
     /// </summary>
+    public const int MaxTextLength = 256;
+
     public string[] ToFields()
     {
         var fields = new List<string>(44);
@@ -43,7 +45,8 @@ internal readonly record struct UsageRecord(
             if (value is not null)
             {
                 fields.Add(name);
-                fields.Add(value);
+                // Text fields are bounded so that an absurd model name cannot poison the entry for the UsageWorker.
+                fields.Add(value.Length > MaxTextLength ? value[..MaxTextLength] : value);
             }
         }
 

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Anthropic;
+using LlmGateway.AppHost.Testing;
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace LlmGateway.Gateway.Tests.Integration;
+
+[CollectionDefinition(Name)]
+public sealed class AppCollection : ICollectionFixture<AppFixture>
+{
+    public const string Name = "whole app";
+}
+
+/// <summary>
+/// The application as the AppHost runs it (demo mode: the simulator is the upstream), started once for the
+/// integration tests. The UsageWorker is stopped so the usage stream is observed exactly as the gateway wrote it.
+/// </summary>
+public sealed class AppFixture : IAsyncLifetime
+{
+    private readonly string _spool = Directory.CreateTempSubdirectory("gw-app-spool-").FullName;
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public Uri Gateway { get; private set; } = null!;
+
+    /// <summary>The simulator's own address, for its <c>/sim</c> control plane.</summary>
+    public HttpClient Simulator { get; private set; } = null!;
+
+    public ConnectionMultiplexer Redis { get; private set; } = null!;
+
+    /// <summary>Every status the gateway answered in these tests; none may be a 500.</summary>
+    public ConcurrentQueue<HttpStatusCode> Statuses { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        App = await DistributedApplicationTestingBuilder.Create()
+            .WithResources("gateway")
+            .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
+            .WithEnvironment("gateway", "Gateway__Usage__ReplayInterval", "00:00:00.200")
+            .WithEnvironment("gateway", "Upstream__RetryBaseDelay", "00:00:00.050")
+            .StartAsync(timeout.Token);
+        if (App.Instances.Any(i => i.Resource.Name == "usageworker"))
+        {
+            await App.StopResourceAsync("usageworker");
+        }
+
+        Gateway = App.GetEndpoint("gateway");
+        Simulator = App.CreateHttpClient("upstream");
+        Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
+    }
+
+    public async Task DisposeAsync()
+    {
+        Redis?.Dispose();
+        Simulator?.Dispose();
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
+        Directory.Delete(_spool, recursive: true);
+    }
+
+    public Task<(string Secret, CredentialProjection Projection)> CreateCredentialAsync(IReadOnlyList<string>? models = null) =>
+        TestCredentials.CreateAsync(Redis, models);
+
+    /// <summary>The official SDK pointed at the gateway: only the base URL and the key differ from production use.</summary>
+    public AnthropicClient Sdk(string secret, IReadOnlyDictionary<string, string>? headers = null, int maxRetries = 0) => new()
+    {
+        ApiKey = secret,
+        BaseUrl = Gateway.ToString().TrimEnd('/'),
+        MaxRetries = maxRetries,
+        Handlers = [new ExtraHeaders(headers ?? new Dictionary<string, string>(), Statuses)],
+    };
+
+    /// <summary>A plain client for byte-exact checks.</summary>
+    public HttpClient Http() => new(new ExtraHeaders(new Dictionary<string, string>(), Statuses) { InnerHandler = new SocketsHttpHandler() })
+    {
+        BaseAddress = Gateway,
+    };
+
+    /// <summary>Adds the simulator's control headers (the SDK has no public per-request headers) and records statuses.</summary>
+    private sealed class ExtraHeaders(IReadOnlyDictionary<string, string> headers, ConcurrentQueue<HttpStatusCode> statuses) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            foreach (var (name, value) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            statuses.Enqueue(response.StatusCode);
+            Assert.NotEqual(HttpStatusCode.InternalServerError, response.StatusCode);
+            return response;
+        }
+    }
+}
