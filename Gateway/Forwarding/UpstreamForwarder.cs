@@ -137,8 +137,10 @@ internal sealed partial class UpstreamForwarder(
             if (eventStream)
             {
                 context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-                // Headers go out now: the client learns the stream is open before the first event.
+                // Headers go out now (StartAsync alone only buffers them): the client learns the stream is open
+                // before the first event, however long that takes.
                 await response.StartAsync(exchangeToken);
+                await response.Body.FlushAsync(exchangeToken);
             }
 
             body = await upstream.Content.ReadAsStreamAsync(exchangeToken);

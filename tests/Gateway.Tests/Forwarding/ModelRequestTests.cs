@@ -145,6 +145,28 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
     }
 
     [Fact]
+    public async Task The_stream_is_visibly_open_before_its_first_event()
+    {
+        var (secret, _) = await fixture.CreateCredentialAsync();
+        var headersSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.Upstream.Handler = async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.StartAsync();
+            await context.Response.Body.FlushAsync();
+            await headersSeen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await context.Response.WriteAsync("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+        };
+
+        using var response = await fixture.Client.SendAsync(
+            GatewayFixture.Messages(secret, """{"model":"m","max_tokens":5,"stream":true}"""), HttpCompletionOption.ResponseHeadersRead)
+            .WaitAsync(TimeSpan.FromSeconds(10));
+        headersSeen.SetResult();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.StartsWith("event: message_stop", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task An_upstream_cut_ends_the_stream_with_an_error_event_and_estimated_usage()
     {
         var (secret, _) = await fixture.CreateCredentialAsync();

@@ -81,6 +81,7 @@ public sealed class AppFixture : IAsyncLifetime
     public HttpClient Http() => new(new ExtraHeaders(new Dictionary<string, string>(), Statuses) { InnerHandler = new SocketsHttpHandler() })
     {
         BaseAddress = Gateway,
+        Timeout = TimeSpan.FromSeconds(30),
     };
 
     /// <summary>Adds the simulator's control headers (the SDK has no public per-request headers) and records statuses.</summary>
