@@ -31,6 +31,39 @@ public static class UsageStream
         return entries;
     }
 
+    /// <summary>
+    /// Waits until the stream holds <paramref name="count"/> events of a credential, failing at once if there are
+    /// ever more.
+    /// </summary>
+    public static async Task<IReadOnlyList<IReadOnlyDictionary<string, string>>> WaitForCountAsync(
+        IConnectionMultiplexer redis, string credentialId, int count, Func<IReadOnlyDictionary<string, string>, bool>? filter = null)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            IReadOnlyList<IReadOnlyDictionary<string, string>> events;
+            try
+            {
+                events = (await ReadAllAsync(redis))
+                    .Where(e => e.GetValueOrDefault("credential_id") == credentialId && (filter?.Invoke(e) ?? true))
+                    .ToList();
+            }
+            catch (RedisConnectionException)
+            {
+                events = [];
+            }
+
+            Assert.True(events.Count <= count, $"{events.Count} usage events for {credentialId}, expected {count}");
+            if (events.Count == count)
+            {
+                return events;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{events.Count} usage events for {credentialId} after 60 s, expected {count}");
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>The usage event of one request, waiting for the background writer to deliver it.</summary>
     public static async Task<IReadOnlyDictionary<string, string>> WaitForAsync(IConnectionMultiplexer redis, string requestId)
     {
