@@ -6,6 +6,7 @@ using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,6 @@ internal static class GatewayServiceExtensions
     public static WebApplicationBuilder AddGatewayServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var configuration = builder.Configuration;
 
         AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(services, GatewayOptions.SectionName);
         AddValidatedOptions<UpstreamOptions, UpstreamOptionsValidator>(services, UpstreamOptions.SectionName);
@@ -75,10 +75,17 @@ internal static class GatewayServiceExtensions
             .AddCheck<GatewayRedisHealthCheck>("redis_check", tags: ["ready"])
             .AddCheck<UpstreamKeyHealthCheck>("upstream_key", tags: ["ready"]);
 
-        var cors = configuration.GetSection(GatewayOptions.SectionName).Get<GatewayOptions>()?.Cors ?? new CorsSettings();
-        if (cors.Enabled)
+        // The policy is built from the validated options; the middleware is only added when origins are configured.
+        services.AddCors();
+        services.AddOptions<CorsOptions>().Configure<IOptions<GatewayOptions>>((options, gateway) =>
         {
-            services.AddCors(options => options.AddPolicy(CorsPolicy, policy =>
+            var cors = gateway.Value.Cors;
+            if (!cors.Enabled)
+            {
+                return;
+            }
+
+            options.AddPolicy(CorsPolicy, policy =>
             {
                 if (cors.AllowedOrigins.Contains("*"))
                 {
@@ -93,8 +100,8 @@ internal static class GatewayServiceExtensions
                     .WithMethods("GET", "POST", "DELETE", "HEAD", "OPTIONS")
                     .WithExposedHeaders("request-id", "upstream-request-id", "retry-after", "x-should-retry")
                     .SetPreflightMaxAge(cors.PreflightMaxAge);
-            }));
-        }
+            });
+        });
 
         return builder;
     }

@@ -16,16 +16,20 @@ public class GatewayFixture : IAsyncLifetime
 
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
+    /// <summary>Runs before the gateway starts (e.g. to start more fakes that <see cref="Settings"/> points at).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartNewAsync();
         RedisClient = Redis.Connect();
         Upstream = await FakeUpstream.StartAsync();
+        await PrepareAsync();
         Gateway = await InProcessGateway.StartAsync(Redis, Upstream.BaseAddress, Settings);
         Client = Gateway.CreateClient();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         Client.Dispose();
         await Gateway.DisposeAsync();
