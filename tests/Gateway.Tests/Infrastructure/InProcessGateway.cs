@@ -13,8 +13,11 @@ public sealed class InProcessGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private InProcessGateway(WebApplication app, Uri baseAddress, LogCapture logs, string spoolDirectory)
+    private readonly bool _ownsSpool;
+
+    private InProcessGateway(WebApplication app, Uri baseAddress, LogCapture logs, string spoolDirectory, bool ownsSpool)
     {
+        _ownsSpool = ownsSpool;
         _app = app;
         BaseAddress = baseAddress;
         Logs = logs;
@@ -31,7 +34,8 @@ public sealed class InProcessGateway : IAsyncDisposable
 
     public static async Task<InProcessGateway> StartAsync(RedisServer redis, Uri upstream, IDictionary<string, string?>? settings = null)
     {
-        var spool = Directory.CreateTempSubdirectory("gw-spool-").FullName;
+        var ownsSpool = settings?.ContainsKey("Gateway:Usage:SpoolDirectory") != true;
+        var spool = ownsSpool ? Directory.CreateTempSubdirectory("gw-spool-").FullName : settings!["Gateway:Usage:SpoolDirectory"]!;
         var configuration = new Dictionary<string, string?>
         {
             ["ConnectionStrings:redis"] = redis.ConnectionString,
@@ -59,21 +63,27 @@ public sealed class InProcessGateway : IAsyncDisposable
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new InProcessGateway(app, new Uri(address), logs, spool);
+        return new InProcessGateway(app, new Uri(address), logs, spool, ownsSpool);
     }
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
+
+    /// <summary>Stops the host the way a deployment does (graceful shutdown), keeping the object for inspection.</summary>
+    public Task StopAsync() => _app.StopAsync();
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
-        try
+        if (_ownsSpool)
         {
-            Directory.Delete(SpoolDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
+            try
+            {
+                Directory.Delete(SpoolDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 }
