@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using LlmGateway.Gateway.Streaming;
 
 namespace LlmGateway.Gateway.Forwarding;
@@ -30,7 +31,7 @@ internal readonly record struct CopyResult(CopyOutcome Outcome, long Bytes, long
 internal static class StreamCopier
 {
     private const int BufferSize = 16 * 1024;
-    private const int SseInitialBuffer = 8 * 1024;
+    private const int SseInitialBuffer = 4 * 1024;
     private const int MaxSseEventBytes = 16 * 1024 * 1024;
 
     public static async ValueTask<CopyResult> CopyAsync(
@@ -99,9 +100,9 @@ internal static class StreamCopier
     /// only the trailing part of an event still in flight is held back until its blank line arrives.
     /// </summary>
     public static async ValueTask<CopyResult> CopyEventsAsync(
-        Stream source, Stream destination, SseUsageReader reader, TimeProvider time, CancellationToken cancellationToken)
+        Stream source, PipeWriter destination, SseUsageReader reader, TimeProvider time, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(SseInitialBuffer);
+        byte[]? buffer = null;
         var filled = 0;
         long total = 0;
         long firstByte = 0;
@@ -109,7 +110,36 @@ internal static class StreamCopier
         {
             while (true)
             {
-                if (filled == buffer.Length)
+                if (filled == 0)
+                {
+                    // Between events nothing is pending: a zero-byte read waits for the next one, and only if it
+                    // really has to wait is the buffer given back meanwhile (a thousand idle streams hold none).
+                    try
+                    {
+                        var waiting = source.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                        if (!waiting.IsCompletedSuccessfully)
+                        {
+                            if (buffer is not null)
+                            {
+                                ArrayPool<byte>.Shared.Return(buffer);
+                                buffer = null;
+                            }
+
+                            await waiting;
+                        }
+                    }
+                    catch (OperationCanceledException ex)
+                    {
+                        return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                    }
+                    catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
+                    {
+                        return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                    }
+
+                    buffer ??= ArrayPool<byte>.Shared.Rent(SseInitialBuffer);
+                }
+                else if (filled == buffer!.Length)
                 {
                     if (buffer.Length >= MaxSseEventBytes)
                     {
@@ -151,8 +181,12 @@ internal static class StreamCopier
 
                 try
                 {
-                    await destination.WriteAsync(buffer.AsMemory(0, complete), cancellationToken);
-                    await destination.FlushAsync(cancellationToken);
+                    // One call writes and flushes: the events leave now.
+                    var flushed = await destination.WriteAsync(buffer.AsMemory(0, complete), cancellationToken);
+                    if (flushed.IsCanceled || flushed.IsCompleted)
+                    {
+                        return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, null);
+                    }
                 }
                 catch (OperationCanceledException ex)
                 {
@@ -183,7 +217,10 @@ internal static class StreamCopier
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 }

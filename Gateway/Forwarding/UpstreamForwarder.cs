@@ -152,7 +152,7 @@ internal sealed partial class UpstreamForwarder(
         }
 
         var copy = eventStream && request.EventReader is { } reader
-            ? await StreamCopier.CopyEventsAsync(body, response.Body, reader, time, exchangeToken)
+            ? await StreamCopier.CopyEventsAsync(body, response.BodyWriter, reader, time, exchangeToken)
             : await StreamCopier.CopyAsync(body, response.Body, eventStream ? null : request.JsonReader, eventStream, time, exchangeToken);
 
         var failure = copy.Outcome switch
