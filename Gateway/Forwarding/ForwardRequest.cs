@@ -3,13 +3,17 @@ using LlmGateway.Gateway.Streaming;
 
 namespace LlmGateway.Gateway.Forwarding;
 
-/// <summary>What to forward. The path is matched by the caller; the query string is kept as sent (e.g. <c>?beta=true</c>).</summary>
+/// <summary>
+/// What to forward. The path is matched by the caller; the query string is kept as sent (e.g. <c>?beta=true</c>).
+/// <see cref="FixedTarget"/> marks one of the few fixed model routes, whose upstream URI is parsed once and reused.
+/// </summary>
 internal readonly record struct ForwardRequest(
     string RequestId,
     string PathAndQuery,
     PooledBody? Body,
     SseUsageReader? EventReader = null,
-    JsonUsageReader? JsonReader = null)
+    JsonUsageReader? JsonReader = null,
+    bool FixedTarget = false)
 {
     /// <summary>No buffered body: the caller's body stream is sent as it arrives (cannot be retried).</summary>
     public bool StreamsRequestBody => Body is null;

@@ -16,5 +16,28 @@ internal sealed class UpstreamEndpoint(string name, Uri baseUri, string? apiKey)
 
     public Uri BuildUri(string pathAndQuery) => new(BasePrefix + pathAndQuery, UriKind.Absolute);
 
+    /// <summary>
+    /// The URI for one of the few fixed targets (model routes, with or without <c>?beta=true</c>), parsed once.
+    /// Bounded, so odd query strings cannot grow it.
+    /// </summary>
+    public Uri GetFixedUri(string pathAndQuery)
+    {
+        if (_fixedUris.TryGetValue(pathAndQuery, out var uri))
+        {
+            return uri;
+        }
+
+        uri = BuildUri(pathAndQuery);
+        if (_fixedUris.Count < MaxFixedUris && pathAndQuery.Length <= 128)
+        {
+            _fixedUris.TryAdd(pathAndQuery, uri);
+        }
+
+        return uri;
+    }
+
+    private const int MaxFixedUris = 64;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Uri> _fixedUris = new(StringComparer.Ordinal);
+
     public override string ToString() => Name + " (" + BasePrefix + ")";
 }

@@ -265,7 +265,8 @@ internal sealed partial class UpstreamForwarder(
 
     private static HttpRequestMessage CreateMessage(HttpContext context, ForwardRequest request, UpstreamEndpoint endpoint)
     {
-        var message = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), endpoint.BuildUri(request.PathAndQuery))
+        var target = request.FixedTarget ? endpoint.GetFixedUri(request.PathAndQuery) : endpoint.BuildUri(request.PathAndQuery);
+        var message = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), target)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,

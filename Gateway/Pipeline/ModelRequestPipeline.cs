@@ -120,7 +120,7 @@ internal sealed partial class ModelRequestPipeline(
             var eventReader = request.Stream ? new SseUsageReader(modelNames) : null;
             jsonReader = new JsonUsageReader(modelNames);
             var pathAndQuery = context.Request.QueryString.HasValue ? route.Path + context.Request.QueryString.Value : route.Path;
-            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader), aborted);
+            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }
         finally
@@ -263,7 +263,7 @@ internal sealed partial class ModelRequestPipeline(
 
         if (exchange.StopReason is { } stopReason)
         {
-            activity.SetTag(GenAi.ResponseFinishReasons, new[] { stopReason });
+            activity.SetTag(GenAi.ResponseFinishReasons, StopReasons.AsArray(stopReason));
         }
 
         if (exchange.Estimated)

@@ -55,6 +55,12 @@ internal struct TokenUsage
 /// <summary>Well-known <c>stop_reason</c> values as constants, so reading one allocates nothing.</summary>
 internal static class StopReasons
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> Arrays = new(StringComparer.Ordinal);
+
+    /// <summary>The one-element array a span's <c>gen_ai.response.finish_reasons</c> takes, shared per reason.</summary>
+    public static string[] AsArray(string reason) =>
+        Arrays.Count < 64 ? Arrays.GetOrAdd(reason, static r => [r]) : [reason];
+
     public static string? Read(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.String)

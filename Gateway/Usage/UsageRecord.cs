@@ -39,14 +39,21 @@ internal readonly record struct UsageRecord(
 
     public string[] ToFields()
     {
-        var fields = new List<string>(44);
+        // Sized exactly: this runs once per request on the background writer.
+        var count = 11
+            + (CredentialId is null ? 0 : 1) + (CredentialKind is null ? 0 : 1) + (OwnerType is null ? 0 : 1)
+            + (OwnerId is null ? 0 : 1) + (OrganizationId is null ? 0 : 1) + (AgentName is null ? 0 : 1)
+            + (DeviceId is null ? 0 : 1) + (Model is null ? 0 : 1) + (Upstream is null ? 0 : 1)
+            + (ErrorType is null ? 0 : 1) + (TimeToFirstByteMs is null ? 0 : 1);
+        var fields = new string[count * 2];
+        var i = 0;
         void Add(string name, string? value)
         {
             if (value is not null)
             {
-                fields.Add(name);
+                fields[i++] = name;
                 // Text fields are bounded so that an absurd model name cannot poison the entry for the UsageWorker.
-                fields.Add(value.Length > MaxTextLength ? value[..MaxTextLength] : value);
+                fields[i++] = value.Length > MaxTextLength ? value[..MaxTextLength] : value;
             }
         }
 
@@ -74,6 +81,6 @@ internal readonly record struct UsageRecord(
         Add(UsageEventFields.LatencyMs, Number(LatencyMs));
         Add(UsageEventFields.TimeToFirstByteMs, TimeToFirstByteMs is { } ttfb ? Number(ttfb) : null);
         Add(UsageEventFields.Estimated, Estimated ? "1" : "0");
-        return fields.ToArray();
+        return fields;
     }
 }
