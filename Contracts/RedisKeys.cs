@@ -31,6 +31,12 @@ public static class RedisKeys
     /// </summary>
     public static string BudgetSpent(string scope, string id, string periodKey) => $"lgw:budget:{scope}:{id}:{periodKey}";
 
+    /// <summary>
+    /// String, present while the <see cref="BudgetSpent"/> counters are complete. The UsageWorker sets it after
+    /// rebuilding them from PostgreSQL; its absence means Redis lost them (flushed or replaced) and they must be rebuilt.
+    /// </summary>
+    public const string BudgetSpentRebuilt = "lgw:budget:rebuilt";
+
     /// <summary><c>total</c>, <c>d:yyyy-MM-dd</c> or <c>m:yyyy-MM</c> (UTC) for a budget period name.</summary>
     public static string BudgetPeriodKey(string? period, DateTimeOffset at) => period switch
     {

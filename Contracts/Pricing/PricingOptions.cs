@@ -98,7 +98,7 @@ public sealed class PricingOptions
     }
 
     /// <summary>A sanity bound that also keeps cost arithmetic far from overflow.</summary>
-    internal const decimal MaxUsdPerMTok = 1_000_000m;
+    internal const decimal MaxUsdPerMTok = 10_000m;
 }
 
 /// <summary>Prices of one model in configuration, USD per million tokens.</summary>
