@@ -133,7 +133,8 @@ public sealed partial class SchemaMigrator
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
                 LastError = ex.Message;
-                LogMigrationFailed(_logger, Component, attempt, delay.TotalSeconds, ex.Message, ex);
+                // The first failure with its stack; later ones (PostgreSQL still down) in one line each.
+                LogMigrationFailed(_logger, Component, attempt, delay.TotalSeconds, ex.Message, attempt == 1 ? ex : null);
             }
 
             await Task.Delay(delay, ct).ConfigureAwait(false);
@@ -194,22 +195,25 @@ public sealed partial class SchemaMigrator
             }
         }
 
-        var key = LockKey(BookkeepingLockName);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
-        await using (var command = new NpgsqlCommand(
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction) { CommandTimeout = 0 })
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = LockKey(BookkeepingLockName) });
+            await lockCommand.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        await using (var create = new NpgsqlCommand(
             """
-            SELECT pg_advisory_xact_lock($1);
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 component  text        NOT NULL,
                 version    integer     NOT NULL,
                 name       text        NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (component, version)
-            );
-            """, connection, transaction) { CommandTimeout = 0 })
+            )
+            """, connection, transaction))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = key });
-            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            await create.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(ct).ConfigureAwait(false);
@@ -232,7 +236,7 @@ public sealed partial class SchemaMigrator
     private static partial void LogNewerSchema(ILogger logger, string component, string versions, int version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component}: migration attempt {Attempt} failed, retrying in {DelaySeconds:0.##}s: {Reason}")]
-    private static partial void LogMigrationFailed(ILogger logger, string component, int attempt, double delaySeconds, string reason, Exception exception);
+    private static partial void LogMigrationFailed(ILogger logger, string component, int attempt, double delaySeconds, string reason, Exception? exception);
 }
 
 /// <summary>Readiness: unhealthy until the component's schema is current.</summary>

@@ -20,7 +20,7 @@ public sealed record ApiError(
         Result(context, StatusCodes.Status400BadRequest, "invalid_request_error", message);
 
     public static JsonHttpResult<ApiError> StoreUnavailable(HttpContext context) =>
-        Result(context, StatusCodes.Status503ServiceUnavailable, "api_error", "Usage data is unavailable right now (database unreachable); retry shortly.");
+        Result(context, StatusCodes.Status503ServiceUnavailable, "api_error", "Usage data is unavailable right now (the database is unreachable or not ready); retry shortly.");
 
     /// <summary>The request id the Gateway forwarded (<c>request-id</c>), else a new one; echoed in the response header.</summary>
     public static string RequestIdOf(HttpContext context)

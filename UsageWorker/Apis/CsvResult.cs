@@ -33,7 +33,7 @@ internal sealed class CsvResult(QueryCursor cursor, string fileName, IReadOnlyLi
             while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 line.Clear();
-                AppendLine(line, header.Count, i => cell(reader, i), isText: i => reader.GetFieldType(i) == typeof(string));
+                AppendLine(line, header.Count, i => cell(reader, i), isText: i => i < reader.FieldCount && reader.GetFieldType(i) == typeof(string));
                 await writer.WriteAsync(line, ct).ConfigureAwait(false);
                 if (++rows % FlushEveryRows == 0)
                 {

@@ -61,12 +61,15 @@ internal sealed partial class UsageIngestionService(
         using var writerStop = new CancellationTokenSource();
         await using var drain = stoppingToken.Register(() => writerStop.CancelAfter(_options.DrainTimeout));
 
-        var reading = ReadLoopAsync(channel.Writer, stoppingToken);
+        var reading = ReadLoopAsync(channel.Writer, stoppingToken, writerStop.Token);
         var writing = WriteLoopAsync(channel.Reader, writerStop.Token);
         await Task.WhenAll(reading, writing).ConfigureAwait(false);
     }
 
-    private async Task ReadLoopAsync(ChannelWriter<IReadOnlyList<StreamEntry>> output, CancellationToken ct)
+    /// <param name="ct">Stops reading.</param>
+    /// <param name="handOverCt">Stops handing over what was read: entries read just as the stop signal came are still
+    /// given to the writer (which drains) rather than left pending until another instance reclaims them.</param>
+    private async Task ReadLoopAsync(ChannelWriter<IReadOnlyList<StreamEntry>> output, CancellationToken ct, CancellationToken handOverCt)
     {
         var backoff = MinBackoff;
         var nextReclaim = DateTime.UtcNow;
@@ -111,10 +114,10 @@ internal sealed partial class UsageIngestionService(
                 backoff = MinBackoff;
                 if (entries.Count > 0)
                 {
-                    await output.WriteAsync(entries, ct).ConfigureAwait(false);
+                    await output.WriteAsync(entries, handOverCt).ConfigureAwait(false);
                 }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested || handOverCt.IsCancellationRequested)
             {
                 break;
             }
@@ -241,7 +244,7 @@ internal sealed partial class UsageIngestionService(
                     LogWritesRecovered(logger);
                 }
 
-                LogBatchStored(logger, batch.Count, inserted);
+                LogBatchStored(logger, batch.Count, inserted, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 return;
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -353,8 +356,8 @@ internal sealed partial class UsageIngestionService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Took over {Count} usage entries left pending by a stopped consumer")]
     private static partial void LogReclaimed(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stored a batch of {Count} usage events ({Inserted} new)")]
-    private static partial void LogBatchStored(ILogger logger, int count, int inserted);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Stored a batch of {Count} usage events ({Inserted} new) in {Milliseconds:0.0} ms")]
+    private static partial void LogBatchStored(ILogger logger, int count, int inserted, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storing {Count} usage events failed ({Kind}); retrying until PostgreSQL accepts them, nothing is acknowledged meanwhile: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, int count, StoreFailureKind kind, string reason, Exception exception);

@@ -115,52 +115,73 @@ internal sealed class UsageStore(NpgsqlDataSource dataSource) : IAsyncDisposable
     {
         await using var importer = await connection.BeginBinaryImportAsync(
             $"COPY usage_staging ({Columns}) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+
+        // Synchronous writes into the importer's buffer: it only touches the socket when the buffer fills, and the
+        // per-value async state machines would cost more than the rare blocking flush (this loop owns its connection).
         foreach (var e in events)
         {
-            await importer.StartRowAsync(ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.RequestId, NpgsqlDbType.Text, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.Timestamp, NpgsqlDbType.TimestampTz, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.CredentialId, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.CredentialKind, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.OwnerType, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.OwnerId, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.OrganizationId, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.AgentName, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.DeviceId, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.Model, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.Upstream, ct).ConfigureAwait(false);
-            await WriteTextAsync(importer, e.Route, ct).ConfigureAwait(false);
+            importer.StartRow();
+            importer.Write(e.RequestId, NpgsqlDbType.Text);
+            importer.Write(e.Timestamp, NpgsqlDbType.TimestampTz);
+            WriteText(importer, e.CredentialId);
+            WriteText(importer, e.CredentialKind);
+            WriteText(importer, e.OwnerType);
+            WriteText(importer, e.OwnerId);
+            WriteText(importer, e.OrganizationId);
+            WriteText(importer, e.AgentName);
+            WriteText(importer, e.DeviceId);
+            WriteText(importer, e.Model);
+            WriteText(importer, e.Upstream);
+            WriteText(importer, e.Route);
             if (e.Status is { } status)
             {
-                await importer.WriteAsync(status, NpgsqlDbType.Smallint, ct).ConfigureAwait(false);
+                importer.Write(status, NpgsqlDbType.Smallint);
             }
             else
             {
-                await importer.WriteNullAsync(ct).ConfigureAwait(false);
+                importer.WriteNull();
             }
 
-            await WriteTextAsync(importer, e.ErrorType, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.IsError, NpgsqlDbType.Boolean, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.InputTokens, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.OutputTokens, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.CacheCreationInputTokens, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.CacheReadInputTokens, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.CostNanoUsd, NpgsqlDbType.Bigint, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.Priced, NpgsqlDbType.Boolean, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.Stream, NpgsqlDbType.Boolean, ct).ConfigureAwait(false);
-            await importer.WriteAsync(e.Estimated, NpgsqlDbType.Boolean, ct).ConfigureAwait(false);
-            await WriteIntegerAsync(importer, e.LatencyMs, ct).ConfigureAwait(false);
-            await WriteIntegerAsync(importer, e.TimeToFirstByteMs, ct).ConfigureAwait(false);
+            WriteText(importer, e.ErrorType);
+            importer.Write(e.IsError, NpgsqlDbType.Boolean);
+            importer.Write(e.InputTokens, NpgsqlDbType.Bigint);
+            importer.Write(e.OutputTokens, NpgsqlDbType.Bigint);
+            importer.Write(e.CacheCreationInputTokens, NpgsqlDbType.Bigint);
+            importer.Write(e.CacheReadInputTokens, NpgsqlDbType.Bigint);
+            importer.Write(e.CostNanoUsd, NpgsqlDbType.Bigint);
+            importer.Write(e.Priced, NpgsqlDbType.Boolean);
+            importer.Write(e.Stream, NpgsqlDbType.Boolean);
+            importer.Write(e.Estimated, NpgsqlDbType.Boolean);
+            WriteInteger(importer, e.LatencyMs);
+            WriteInteger(importer, e.TimeToFirstByteMs);
         }
 
         await importer.CompleteAsync(ct).ConfigureAwait(false);
     }
 
-    private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? value, CancellationToken ct) =>
-        value is null ? importer.WriteNullAsync(ct) : importer.WriteAsync(value, NpgsqlDbType.Text, ct);
+    private static void WriteText(NpgsqlBinaryImporter importer, string? value)
+    {
+        if (value is null)
+        {
+            importer.WriteNull();
+        }
+        else
+        {
+            importer.Write(value, NpgsqlDbType.Text);
+        }
+    }
 
-    private static Task WriteIntegerAsync(NpgsqlBinaryImporter importer, int? value, CancellationToken ct) =>
-        value is { } v ? importer.WriteAsync(v, NpgsqlDbType.Integer, ct) : importer.WriteNullAsync(ct);
+    private static void WriteInteger(NpgsqlBinaryImporter importer, int? value)
+    {
+        if (value is { } v)
+        {
+            importer.Write(v, NpgsqlDbType.Integer);
+        }
+        else
+        {
+            importer.WriteNull();
+        }
+    }
 
     private async ValueTask<NpgsqlConnection> ConnectionAsync(CancellationToken ct)
     {

@@ -37,7 +37,7 @@ internal sealed class UsageReportRow
     public required DateTimeOffset BucketStart { get; init; }
 
     [JsonExtensionData]
-    public required Dictionary<string, object?> Group { get; init; }
+    public Dictionary<string, object?> Group { get; init; } = [];
 
     public required long Requests { get; init; }
     public required long Errors { get; init; }
