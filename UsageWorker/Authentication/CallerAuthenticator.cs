@@ -12,11 +12,11 @@ using StackExchange.Redis;
 namespace LlmGateway.UsageWorker.Authentication;
 
 /// <summary>The outcome of authenticating a caller: a scope, or an error to return as is.</summary>
-internal readonly record struct Authentication(UsageScope? Scope, int Status, string ErrorType, string Message)
+internal readonly record struct CallerAuthentication(UsageScope? Scope, int Status, string ErrorType, string Message)
 {
-    public static Authentication Allowed(UsageScope scope) => new(scope, 200, "", "");
+    public static CallerAuthentication Allowed(UsageScope scope) => new(scope, 200, "", "");
 
-    public static Authentication Denied(int status, string type, string message) => new(null, status, type, message);
+    public static CallerAuthentication Denied(int status, string type, string message) => new(null, status, type, message);
 }
 
 /// <summary>
@@ -58,23 +58,23 @@ internal sealed partial class CallerAuthenticator
             : Convert.FromHexString(CredentialFormat.Hash(admin.Value.BootstrapKey));
     }
 
-    public async Task<Authentication> AuthenticateAsync(HttpRequest request, CancellationToken ct)
+    public async Task<CallerAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken ct)
     {
         var credential = CredentialOf(request);
         if (string.IsNullOrEmpty(credential))
         {
-            return Authentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
+            return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
         }
 
         if (credential.Length > MaxCredentialLength)
         {
-            return Authentication.Denied(401, "authentication_error", "Invalid credential.");
+            return CallerAuthentication.Denied(401, "authentication_error", "Invalid credential.");
         }
 
         var hash = CredentialFormat.Hash(credential);
         if (_bootstrapKeyHash is not null && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(hash), _bootstrapKeyHash))
         {
-            return Authentication.Allowed(UsageScope.Admin);
+            return CallerAuthentication.Allowed(UsageScope.Admin);
         }
 
         CredentialProjection? projection;
@@ -85,15 +85,15 @@ internal sealed partial class CallerAuthenticator
         catch (CredentialLookupException ex)
         {
             LogLookupFailed(_logger, CredentialFormat.Redact(credential), ex.Message);
-            return Authentication.Denied(503, "api_error", "The credential cannot be verified right now; retry shortly.");
+            return CallerAuthentication.Denied(503, "api_error", "The credential cannot be verified right now; retry shortly.");
         }
 
         if (projection is null || projection.IsExpired(_time.GetUtcNow()))
         {
-            return Authentication.Denied(401, "authentication_error", "Invalid credential.");
+            return CallerAuthentication.Denied(401, "authentication_error", "Invalid credential.");
         }
 
-        return Authentication.Allowed(projection.Kind switch
+        return CallerAuthentication.Allowed(projection.Kind switch
         {
             CredentialKind.AdminKey => UsageScope.Admin,
             CredentialKind.DeviceToken when !string.IsNullOrEmpty(projection.DeviceId) => new UsageScope(false, DeviceId: projection.DeviceId),
