@@ -146,4 +146,7 @@ public sealed record DeviceApiServices(
     CredentialStore Store,
     IOptions<BootstrapOptions> Options,
     TimeProvider Time,
-    ILogger<DeviceApiServices> Logger);
+    ILoggerFactory LoggerFactory)
+{
+    public ILogger Logger { get; } = LoggerFactory.CreateLogger(typeof(DeviceApi).FullName!);
+}

@@ -128,4 +128,7 @@ public sealed record TokensApiServices(
     CredentialStore Store,
     IOptions<TokenOptions> Options,
     TimeProvider Time,
-    ILogger<TokensApiServices> Logger);
+    ILoggerFactory LoggerFactory)
+{
+    public ILogger Logger { get; } = LoggerFactory.CreateLogger(typeof(TokensApi).FullName!);
+}

@@ -3,6 +3,7 @@ using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
 using LlmGateway.TokenService.Options;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -70,7 +71,11 @@ public static class TokenServiceExtensions
     public static WebApplication UseTokenServiceConventions(this WebApplication app)
     {
         app.Use(RequestId.AssignAsync);
-        app.UseExceptionHandler();
+        // ApiExceptionHandler answers every exception; this delegate is only the framework's required last resort.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = context => ApiError.Internal("Internal error.").ExecuteAsync(context),
+        });
         app.UseStatusCodePages(context => ApiError.ForStatus(context.HttpContext.Response.StatusCode, context.HttpContext.Request).ExecuteAsync(context.HttpContext));
         app.UseRateLimiter();
         return app;

@@ -109,7 +109,7 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
                 RequestsPerMinute = r.IsDBNull(16) ? null : r.GetInt32(16),
                 TokensPerMinute = r.IsDBNull(17) ? null : r.GetInt32(17),
                 MaxConcurrent = r.IsDBNull(18) ? null : r.GetInt32(18),
-                BudgetUsd = r.IsDBNull(19) ? null : r.GetDecimal(19),
+                BudgetUsd = r.IsDBNull(19) ? null : Normalize(r.GetDecimal(19)),
                 BudgetPeriod = NullableString(r, 20),
             }),
         CreatedAt = r.GetFieldValue<DateTimeOffset>(21),
@@ -121,6 +121,9 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
         ReplacedBy = NullableString(r, 27),
         Version = r.GetInt32(28),
     };
+
+    // numeric(20,6) comes back with six decimals (10.000000); show what was stored (10).
+    private static decimal Normalize(decimal value) => value / 1.000000000000000000000000000000000m;
 
     private static string? NullableString(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
 
