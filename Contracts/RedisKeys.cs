@@ -33,4 +33,19 @@ public static class RedisKeys
 
     /// <summary>Stream of usage entries that could not be stored after repeated attempts.</summary>
     public const string UsageDeadLetterStream = "lgw:usage:dead";
+
+    /// <summary>
+    /// Settled spend of a budget scope in one period, an integer in nano-USD (INCRBY). <paramref name="scope"/> is
+    /// <c>cred</c> or <c>owner</c>; <paramref name="periodKey"/> comes from <see cref="BudgetPeriodKey"/>. The Gateway
+    /// settles into it; the UsageWorker can rebuild it from PostgreSQL after Redis was lost.
+    /// </summary>
+    public static string BudgetSpent(string scope, string id, string periodKey) => $"lgw:budget:{scope}:{id}:{periodKey}";
+
+    /// <summary><c>total</c>, <c>d:yyyy-MM-dd</c> or <c>m:yyyy-MM</c> (UTC) for a budget period name.</summary>
+    public static string BudgetPeriodKey(string? period, DateTimeOffset at) => period switch
+    {
+        "daily" => "d:" + at.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+        "monthly" => "m:" + at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
+        _ => "total",
+    };
 }
