@@ -54,7 +54,7 @@ public static class AdminApi
         }
 
         var kind = request.Kind ?? CredentialKind.ApiKey;
-        var now = WholeSeconds.Now(services.Time);
+        var now = Timestamps.NowWholeSeconds(services.Time);
         if (kind == CredentialKind.DeviceToken)
         {
             return ApiError.InvalidRequest("Device tokens are issued by POST /bootstrap, not by the admin API.");
@@ -220,7 +220,7 @@ public static class AdminApi
             return NotFound(id);
         }
 
-        var now = WholeSeconds.Now(services.Time);
+        var now = Timestamps.NowWholeSeconds(services.Time);
         if (current.StatusAt(now) != CredentialStatus.Active)
         {
             return ApiError.Conflict($"Only active credentials can be changed; {id} is {CredentialView.StatusName(current.StatusAt(now))}.");
@@ -392,6 +392,7 @@ public static class AdminApi
             expiresAt = now + duration;
         }
 
+        expiresAt = expiresAt is { } given ? Timestamps.FloorMicroseconds(given) : null;
         if (expiresAt is { } value && value <= now)
         {
             return (null, ApiError.InvalidRequest($"expires_at must be in the future (got {UtcTimestampConverter.Format(value)})."));
@@ -430,7 +431,7 @@ public static class AdminApi
     private static ApiError NotFound(string id) => ApiError.NotFound($"No credential {id}.");
 
     private static AuditRecord Audit(AdminApiServices services, AdminCaller caller, string action, string? target, object details) =>
-        new(services.Time.GetUtcNow(), caller.Credential.Id, caller.Credential.Hint, action, target, caller.Address, details);
+        new(Timestamps.NowMicroseconds(services.Time), caller.Credential.Id, caller.Credential.Hint, action, target, caller.Address, details);
 }
 
 public sealed record AdminApiServices(

@@ -43,7 +43,7 @@ public static partial class DeviceApi
             return ApiError.InvalidRequest(invalid + ".");
         }
 
-        var now = WholeSeconds.Now(services.Time);
+        var now = Timestamps.NowWholeSeconds(services.Time);
         var secret = CredentialFormat.Generate(CredentialKind.DeviceToken);
         var token = NewDeviceToken(secret, request.DeviceId!, request.AppVersion, options, now, "bootstrap");
         await services.Store.IssueDeviceTokenAsync(token);
@@ -81,7 +81,7 @@ public static partial class DeviceApi
             return ApiError.InvalidRequest(invalid + ".");
         }
 
-        var now = WholeSeconds.Now(services.Time);
+        var now = Timestamps.NowWholeSeconds(services.Time);
         var secret = CredentialFormat.Generate(CredentialKind.DeviceToken);
         var outcome = await services.Store.RefreshDeviceTokenAsync(
             current.Id,

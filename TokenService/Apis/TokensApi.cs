@@ -34,7 +34,7 @@ public static partial class TokensApi
             return bodyError;
         }
 
-        var now = WholeSeconds.Now(services.Time);
+        var now = Timestamps.NowWholeSeconds(services.Time);
         var ttl = services.Options.Value.DefaultTtlValue;
         if (request.Ttl is not null)
         {
@@ -78,7 +78,7 @@ public static partial class TokensApi
                 var remaining = parentExpiry - now;
                 return ApiError.Permission(
                     $"ttl {GoDuration.Format(ttl)} would outlive the parent credential, which expires at {UtcTimestampConverter.Format(parentExpiry)} " +
-                    $"(at most {GoDuration.Format(remaining > TimeSpan.Zero ? WholeSeconds.Floor(remaining) : TimeSpan.Zero)} remain); a minted token can only narrow its parent.");
+                    $"(at most {GoDuration.Format(remaining > TimeSpan.Zero ? Timestamps.FloorSeconds(remaining) : TimeSpan.Zero)} remain); a minted token can only narrow its parent.");
             }
 
             // No ttl asked for: the default is shortened to what the parent has left.

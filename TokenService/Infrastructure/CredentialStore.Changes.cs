@@ -39,7 +39,7 @@ public sealed partial class CredentialStore
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
-        var now = time.GetUtcNow();
+        var now = Timestamps.NowMicroseconds(time);
         var parent = await FindAsync(connection, transaction, "c.id = @key", child.ParentId!, "FOR SHARE OF c", CancellationToken.None);
         if (parent is null || parent.StatusAt(now) != CredentialStatus.Active)
         {
@@ -94,7 +94,7 @@ public sealed partial class CredentialStore
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
-        var now = time.GetUtcNow();
+        var now = Timestamps.NowMicroseconds(time);
         var current = await FindAsync(connection, transaction, "c.id = @key", currentId, "FOR UPDATE OF c", CancellationToken.None);
         if (current is null || current.StatusAt(now) != CredentialStatus.Active)
         {
@@ -143,7 +143,7 @@ public sealed partial class CredentialStore
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
-        var now = time.GetUtcNow();
+        var now = Timestamps.NowMicroseconds(time);
         var current = await FindAsync(connection, transaction, "c.id = @key", updated.Id, "FOR UPDATE OF c", CancellationToken.None);
         if (current is null)
         {
@@ -229,7 +229,7 @@ public sealed partial class CredentialStore
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
-        var now = time.GetUtcNow();
+        var now = Timestamps.NowMicroseconds(time);
         var current = await FindAsync(connection, transaction, "c.id = @key", id, "FOR UPDATE OF c", CancellationToken.None);
         if (current is null)
         {

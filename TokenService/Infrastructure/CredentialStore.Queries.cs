@@ -219,7 +219,7 @@ public sealed partial class CredentialStore
         {
             if (current is { RevokedAt: null })
             {
-                await MarkRevokedAsync(connection, transaction, [current], "configuration", "Admin:BootstrapKey was removed", time.GetUtcNow());
+                await MarkRevokedAsync(connection, transaction, [current], "configuration", "Admin:BootstrapKey was removed", Timestamps.NowMicroseconds(time));
                 stale = current;
             }
         }
