@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Metadata;
 
 namespace LlmGateway.TokenService.Apis;
 
@@ -7,7 +6,7 @@ namespace LlmGateway.TokenService.Apis;
 /// Every error TokenService returns, in Anthropic's shape (clients reach these routes through an Anthropic-compatible
 /// endpoint): <c>{"type":"error","error":{"type":"…","message":"…"},"request_id":"…"}</c> with the matching status.
 /// </summary>
-public sealed class ApiError : IResult, IStatusCodeHttpResult, IEndpointMetadataProvider
+public sealed class ApiError : IResult, IStatusCodeHttpResult
 {
     private ApiError(int statusCode, string type, string message, TimeSpan? retryAfter = null)
     {
@@ -64,9 +63,6 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult, IEndpointMetadata
         var body = new ErrorEnvelope("error", new ErrorBody(Type, Message), httpContext.TraceIdentifier);
         return response.WriteAsJsonAsync(body, ApiJson.Options, "application/json", httpContext.RequestAborted);
     }
-
-    public static void PopulateMetadata(System.Reflection.MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status400BadRequest, typeof(ErrorEnvelope), ["application/json"]));
 
     public override string ToString() => $"{StatusCode} {Type}: {Message}";
 
