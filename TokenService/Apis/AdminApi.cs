@@ -143,6 +143,7 @@ public static class AdminApi
             return ApiError.Conflict("This external key is already registered.");
         }
 
+        services.Metrics.Issued(stored.Kind, "admin");
         var view = CredentialView.From(stored, now) with { Secret = stored.External ? null : secret };
         return TypedResults.Created($"/admin/credentials/{stored.Id}", view);
     }
@@ -279,6 +280,7 @@ public static class AdminApi
             limits = request.Limits,
             expires_at = request.ExpiresAtSpecified ? (object?)request.ExpiresAt ?? "never" : null,
         }));
+        services.Metrics.Revoked(outcome.RevokedDescendants);
         return outcome.Result switch
         {
             UpdateResult.Updated => TypedResults.Ok(new UpdateView(CredentialView.From(outcome.Credential!, now), outcome.RevokedDescendants)),
@@ -309,6 +311,11 @@ public static class AdminApi
 
         var caller = AdminCaller.Of(http);
         var outcome = await services.Store.RevokeAsync(id, request.Reason, Audit(services, caller, "credential.revoke", id, new { reason = request.Reason }));
+        if (outcome.RevokedNow)
+        {
+            services.Metrics.Revoked(1 + outcome.RevokedDescendants);
+        }
+
         return outcome.Credential is null
             ? NotFound(id)
             : TypedResults.Ok(new RevocationView(CredentialView.From(outcome.Credential, services.Time.GetUtcNow()), outcome.RevokedDescendants));
@@ -437,4 +444,5 @@ public static class AdminApi
 public sealed record AdminApiServices(
     CredentialStore Store,
     IOptions<ExternalKeyOptions> ExternalKeys,
+    TokenServiceMetrics Metrics,
     TimeProvider Time);

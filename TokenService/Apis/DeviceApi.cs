@@ -47,6 +47,7 @@ public static partial class DeviceApi
         var secret = CredentialFormat.Generate(CredentialKind.DeviceToken);
         var token = NewDeviceToken(secret, request.DeviceId!, request.AppVersion, options, now, "bootstrap");
         await services.Store.IssueDeviceTokenAsync(token);
+        services.Metrics.Issued(CredentialKind.DeviceToken, "bootstrap");
         LogBootstrapped(services.Logger, token.Id, token.Hint, token.DeviceId!, CallerCredential.Address(http));
         return TypedResults.Ok(new DeviceTokenResponse(secret, ProxyBaseUrl(http, options), token.ExpiresAt!.Value));
     }
@@ -97,6 +98,7 @@ public static partial class DeviceApi
         }
 
         var replacement = outcome.Replacement!;
+        services.Metrics.Issued(CredentialKind.DeviceToken, "refresh");
         LogRefreshed(services.Logger, current.Id, replacement.Id, replacement.Hint, replacement.DeviceId!);
         return TypedResults.Ok(new DeviceTokenResponse(secret, ProxyBaseUrl(http, options), replacement.ExpiresAt!.Value));
     }
@@ -145,6 +147,7 @@ public sealed record DeviceApiServices(
     CredentialAuthenticator Authenticator,
     CredentialStore Store,
     IOptions<BootstrapOptions> Options,
+    TokenServiceMetrics Metrics,
     TimeProvider Time,
     ILoggerFactory LoggerFactory)
 {

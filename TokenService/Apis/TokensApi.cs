@@ -115,6 +115,7 @@ public static partial class TokensApi
                     "revoke some or wait for them to expire.", null);
         }
 
+        services.Metrics.Issued(CredentialKind.AgentToken, "mint");
         LogMinted(services.Logger, token.Id, token.Hint, parent.Id, token.AgentName, GoDuration.Format(ttl));
         return TypedResults.Ok(new TokenResponse(secret, expiresAt, GoDuration.Format(ttl), token.Id));
     }
@@ -127,6 +128,7 @@ public sealed record TokensApiServices(
     CredentialAuthenticator Authenticator,
     CredentialStore Store,
     IOptions<TokenOptions> Options,
+    TokenServiceMetrics Metrics,
     TimeProvider Time,
     ILoggerFactory LoggerFactory)
 {

@@ -14,8 +14,9 @@ public static class TokenServiceExtensions
     /// <summary>Everything TokenService needs besides the service defaults: clients, options, the credential machinery.</summary>
     public static IHostApplicationBuilder AddTokenServiceServices(this IHostApplicationBuilder builder)
     {
-        builder.AddInterimRedisClient("redis");
-        builder.AddInterimNpgsqlDataSource("llmgateway");
+        // No Redis readiness check: TokenService must stay in rotation while Redis is down (see ProjectionHealthCheck).
+        builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        builder.AddNpgsqlDataSource("llmgateway");
 
         var services = builder.Services;
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
@@ -29,6 +30,7 @@ public static class TokenServiceExtensions
         services.AddSingleton<IValidateOptions<ProjectionOptions>, OptionsValidation>();
 
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TokenServiceMetrics>();
         services.AddSingleton<BootstrapAdminKey>();
         services.AddSingleton<DatabaseReadiness>();
         services.AddSingleton<SqlMigrationRunner>();
@@ -38,7 +40,9 @@ public static class TokenServiceExtensions
         services.AddSingleton<CredentialAuthenticator>();
         services.AddHostedService<DatabaseInitializer>();
         services.AddHostedService<ProjectionMaintenanceService>();
-        services.AddHealthChecks().AddCheck<DatabaseReadiness>("credential-schema");
+        services.AddHealthChecks()
+            .AddCheck<DatabaseReadiness>("credential-schema", tags: ["ready"])
+            .AddCheck<ProjectionHealthCheck>("credential-projection", tags: ["ready"]);
 
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         services.AddExceptionHandler<ApiExceptionHandler>();

@@ -19,7 +19,7 @@ namespace LlmGateway.TokenService.Infrastructure;
 /// re-project everything once Redis answers again. Every call is bounded by <see cref="Timeout"/> so that an
 /// unresponsive Redis cannot hold an API request (or a row lock) for long.
 /// </remarks>
-public sealed partial class CredentialProjector(IConnectionMultiplexer redis, TimeProvider time, ILogger<CredentialProjector> logger)
+public sealed partial class CredentialProjector(IConnectionMultiplexer redis, TokenServiceMetrics metrics, TimeProvider time, ILogger<CredentialProjector> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
 
@@ -65,6 +65,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, Ti
         catch (Exception e) when (IsRedisFailure(e))
         {
             Interlocked.Increment(ref failures);
+            metrics.ProjectionFailed();
             LogRemoveFailed(e, credentials.Count, e.Message);
         }
     }
@@ -118,6 +119,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, Ti
         catch (Exception e) when (IsRedisFailure(e))
         {
             Interlocked.Increment(ref failures);
+            metrics.ProjectionFailed();
             LogWriteFailed(e, credential.Id, credential.Hint, e.Message);
         }
     }

@@ -23,6 +23,7 @@ public sealed partial class CredentialReprojection(
     IConnectionMultiplexer redis,
     BootstrapAdminKey bootstrapAdmin,
     IOptions<ProjectionOptions> options,
+    TokenServiceMetrics metrics,
     TimeProvider time,
     ILogger<CredentialReprojection> logger)
 {
@@ -105,6 +106,7 @@ public sealed partial class CredentialReprojection(
         await database.PublishAsync(RedisKeys.CredentialEvents, "reprojected").WaitAsync(CredentialProjector.Timeout, cancellationToken);
 
         var result = new ReprojectionResult(projected, removed, stopwatch.Elapsed, complete);
+        metrics.Reprojected(stopwatch.Elapsed);
         LogFinished(projected, removed, (long)stopwatch.Elapsed.TotalMilliseconds, complete);
         return result;
     }

@@ -233,12 +233,12 @@ public sealed partial class CredentialStore
         var current = await FindAsync(connection, transaction, "c.id = @key", id, "FOR UPDATE OF c", CancellationToken.None);
         if (current is null)
         {
-            return new RevokeOutcome(null, 0);
+            return new RevokeOutcome(null, 0, false);
         }
 
         if (current.RevokedAt is not null)
         {
-            return new RevokeOutcome(current, 0);
+            return new RevokeOutcome(current, 0, false);
         }
 
         var descendants = await LockActiveDescendantsAsync(connection, transaction, id, now);
@@ -248,7 +248,7 @@ public sealed partial class CredentialStore
         await AppendAuditAsync(connection, transaction, audit with { Details = Merge(audit.Details, new { revoked_descendants = descendants.Count }) });
         await projector.RemoveAsync([revoked, .. descendants]);
         await transaction.CommitAsync();
-        return new RevokeOutcome(revoked, descendants.Count);
+        return new RevokeOutcome(revoked, descendants.Count, true);
     }
 
     /// <summary>
@@ -437,5 +437,5 @@ public enum UpdateResult { Updated, NotFound, Conflict, Inactive, NotWithinParen
 
 public readonly record struct UpdateOutcome(UpdateResult Result, Credential? Credential, int RevokedDescendants);
 
-/// <summary>Null <see cref="Credential"/>: no such credential.</summary>
-public readonly record struct RevokeOutcome(Credential? Credential, int RevokedDescendants);
+/// <summary>Null <see cref="Credential"/>: no such credential. <see cref="RevokedNow"/> is false when it was already revoked.</summary>
+public readonly record struct RevokeOutcome(Credential? Credential, int RevokedDescendants, bool RevokedNow);

@@ -53,6 +53,58 @@ public sealed class ProjectionRecoveryTests(TokenServiceApp service)
         await WaitUntilProjectedAsync(events, secret);
     }
 
+    [Fact]
+    public async Task While_Redis_is_down_TokenService_stays_ready_keeps_issuing_and_catches_up_afterwards()
+    {
+        var (keptId, kept) = await service.CreateApiKeyAsync();
+        var (revokedId, revoked) = await service.CreateApiKeyAsync();
+        string issuedDuringOutage;
+        await service.App.StopResourceAsync("redis");
+        try
+        {
+            // Ready (Degraded is 200): the Gateway's introspection fallback needs TokenService most when Redis is down.
+            var health = await service.Http.GetAsync("/health");
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+            Assert.Equal("Degraded", await health.Content.ReadAsStringAsync());
+
+            var minted = await service.MintAsync(kept, """{"ttl":"1h"}""");
+            minted.AssertStatus(HttpStatusCode.OK);
+            issuedDuringOutage = minted.Body.GetProperty("token").GetString()!;
+            (await service.AdminAsync(HttpMethod.Delete, $"/admin/credentials/{revokedId}")).AssertStatus(HttpStatusCode.OK);
+            (await service.IntrospectAsync(issuedDuringOutage)).AssertStatus(HttpStatusCode.OK);
+            (await service.IntrospectAsync(revoked)).AssertError(HttpStatusCode.NotFound, "not_found");
+        }
+        finally
+        {
+            await service.App.StartResourceAsync("redis");
+            await service.WaitForRedisAsync();
+        }
+
+        await using var events = await service.SubscribeAsync();
+        await WaitUntilProjectedAsync(events, issuedDuringOutage);
+        Assert.Equal(keptId, (await service.ProjectionAsync(kept))!.Id);
+        Assert.Null(await service.ProjectionAsync(revoked));
+    }
+
+    [Fact]
+    public async Task A_reprojection_removes_the_key_of_a_credential_revoked_while_Redis_missed_the_delete()
+    {
+        var (id, secret) = await service.CreateApiKeyAsync();
+        var key = RedisKeys.Credential(CredentialFormat.Hash(secret));
+        var stale = (string)(await service.Redis.GetDatabase().StringGetAsync(key))!;
+        (await service.AdminAsync(HttpMethod.Delete, $"/admin/credentials/{id}")).AssertStatus(HttpStatusCode.OK);
+
+        // As if the revocation's delete never reached Redis (it was unreachable and then came back with its data).
+        await service.Redis.GetDatabase().StringSetAsync(key, stale);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await service.Redis.GetDatabase().KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the stale key of a revoked credential was not removed");
+            var response = await service.AdminAsync(HttpMethod.Post, "/admin/reproject");
+            Assert.True(response.Status is HttpStatusCode.OK or HttpStatusCode.Conflict, response.Text);
+        }
+    }
+
     /// <summary>Re-projection is signalled by <c>reprojected</c>; wait for signals until the key is back.</summary>
     private async Task WaitUntilProjectedAsync(CredentialEvents events, string secret)
     {

@@ -136,6 +136,24 @@ public sealed class TokenServiceApp : IAsyncLifetime
         return value.IsNull ? null : JsonSerializer.Deserialize<CredentialProjection>((string)value!);
     }
 
+    /// <summary>After Redis was restarted: waits until this test process's own connection answers again.</summary>
+    public async Task WaitForRedisAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await Redis.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
     /// <summary>Subscribes to the credential events channel; dispose to unsubscribe.</summary>
     public async Task<CredentialEvents> SubscribeAsync()
     {
