@@ -15,6 +15,16 @@ public static class RedisKeys
     /// </summary>
     public const string CredentialEvents = "lgw:cred:events";
 
+    /// <summary>
+    /// String, present while the credential projection is complete. TokenService writes it when it (re-)projects every
+    /// active credential; its absence means Redis was flushed or replaced, and TokenService re-projects. Never a
+    /// credential hash (those are 64 hex characters), so it cannot collide with <see cref="Credential"/>.
+    /// </summary>
+    public const string CredentialEpoch = "lgw:cred:epoch";
+
+    /// <summary>String with expiry: held by the one TokenService replica that re-projects after a detected flush.</summary>
+    public const string CredentialReprojectLock = "lgw:cred:reproject-lock";
+
     /// <summary>Stream of usage events (fields: <see cref="Usage.UsageEventFields"/>); one entry per request.</summary>
     public const string UsageStream = "lgw:usage";
 

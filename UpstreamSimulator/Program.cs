@@ -1,6 +1,3 @@
-var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults();
+using LlmGateway.UpstreamSimulator;
 
-var app = builder.Build();
-app.MapDefaultEndpoints();
-app.Run();
+SimulatorApp.Create(args).Run();
