@@ -9,7 +9,7 @@ using Npgsql;
 
 namespace LlmGateway.ServiceDefaults.Data;
 
-/// <summary>One versioned schema change. Versions of a component start at 1 and only ever grow; never edit an applied one.</summary>
+/// <summary>One versioned schema change. Versions of a component are positive and only ever grow; never edit an applied one.</summary>
 /// <param name="Version">Position in the component's history (1, 2, 3, …).</param>
 /// <param name="Name">What it does, recorded with it (e.g. <c>usage events and rollups</c>).</param>
 /// <param name="Sql">The statements. Each migration runs in its own transaction, so it must be transactional
@@ -19,10 +19,14 @@ public sealed record SchemaMigration(int Version, string Name, string Sql);
 /// <summary>
 /// Applies a component's <see cref="SchemaMigration"/>s to PostgreSQL, each once, in order. Safe with several replicas
 /// starting at once: a session-level <c>pg_advisory_lock</c> keyed by the component serializes them, and the applied
-/// versions are recorded in <c>schema_migrations (component, version, name, applied_at)</c> in the same transaction as
-/// the migration, so a crash leaves either nothing or the whole migration behind.
+/// versions are recorded in <c>schema_migrations (component, version, name, checksum, applied_at)</c> in the same
+/// transaction as the migration, so a crash leaves either nothing or the whole migration behind. A migration edited
+/// after it was applied (its checksum differs) stops the schema from being reported current: the database no longer
+/// matches what the code expects; add a new migration instead.
 /// </summary>
 /// <remarks>
+/// The table and checksum (SHA-256 of the SQL with normalized line endings, trimmed) are the ones TokenService's
+/// original runner writes, so either can take over a database the other migrated.
 /// Registered with <see cref="SchemaMigrationExtensions.AddSchemaMigrations"/>, it runs in the background at start-up and
 /// retries until PostgreSQL answers (the service starts even when the database is down); the readiness check
 /// <c>{component}_schema</c> stays unhealthy until the schema is current, and code that needs the schema awaits
@@ -31,8 +35,11 @@ public sealed record SchemaMigration(int Version, string Name, string Sql);
 /// </remarks>
 public sealed partial class SchemaMigrator
 {
-    /// <summary>Guards the creation of the shared <c>schema_migrations</c> table across components.</summary>
-    private const string BookkeepingLockName = "schema_migrations";
+    /// <summary>
+    /// Guards the creation of the shared <c>schema_migrations</c> table across components: "lgw_migr", the key
+    /// TokenService's original runner holds while it migrates.
+    /// </summary>
+    public const long BookkeepingLockKey = 0x6C67775F6D696772;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly IReadOnlyList<SchemaMigration> _migrations;
@@ -46,10 +53,10 @@ public sealed partial class SchemaMigrator
         ArgumentNullException.ThrowIfNull(migrations);
         for (var i = 0; i < migrations.Count; i++)
         {
-            if (migrations[i].Version != i + 1)
+            if (migrations[i].Version < 1 || (i > 0 && migrations[i].Version <= migrations[i - 1].Version))
             {
                 throw new ArgumentException(
-                    $"Migrations of '{component}' must be numbered 1, 2, 3, … in order; entry {i} has version {migrations[i].Version}.",
+                    $"Migrations of '{component}' must have positive, strictly increasing versions; entry {i} has version {migrations[i].Version}.",
                     nameof(migrations));
             }
         }
@@ -62,8 +69,8 @@ public sealed partial class SchemaMigrator
 
     public string Component { get; }
 
-    /// <summary>The latest version this build knows.</summary>
-    public int TargetVersion => _migrations.Count;
+    /// <summary>The latest version this build knows (0 without migrations).</summary>
+    public int TargetVersion => _migrations.Count == 0 ? 0 : _migrations[^1].Version;
 
     public bool IsMigrated => _migrated.Task.IsCompletedSuccessfully;
 
@@ -87,8 +94,15 @@ public sealed partial class SchemaMigrator
             var count = 0;
             foreach (var migration in _migrations)
             {
-                if (applied.Contains(migration.Version))
+                if (applied.TryGetValue(migration.Version, out var recorded))
                 {
+                    if (recorded != Checksum(migration.Sql))
+                    {
+                        throw new InvalidOperationException(
+                            $"Migration {Component} v{migration.Version} ({migration.Name}) was changed after it was applied. " +
+                            "Add a new migration instead of editing an applied one.");
+                    }
+
                     continue;
                 }
 
@@ -96,7 +110,8 @@ public sealed partial class SchemaMigrator
                 count++;
             }
 
-            var unknown = applied.Where(v => v > TargetVersion).OrderBy(v => v).ToList();
+            var known = _migrations.Select(m => m.Version).ToHashSet();
+            var unknown = applied.Keys.Where(v => !known.Contains(v)).Order().ToList();
             if (unknown.Count > 0)
             {
                 LogNewerSchema(_logger, Component, string.Join(", ", unknown), TargetVersion);
@@ -142,6 +157,10 @@ public sealed partial class SchemaMigrator
         }
     }
 
+    /// <summary>What is recorded to detect an edited migration: lower-case hex SHA-256 of the SQL, line endings normalized, trimmed.</summary>
+    public static string Checksum(string sql) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sql.ReplaceLineEndings("\n").Trim())));
+
     /// <summary>A stable 64-bit advisory lock key for a name (the same in every process and version).</summary>
     public static long LockKey(string name) =>
         BinaryPrimitives.ReadInt64BigEndian(SHA256.HashData(Encoding.UTF8.GetBytes("llmgateway:migrations:" + name)));
@@ -155,11 +174,12 @@ public sealed partial class SchemaMigrator
         }
 
         await using (var record = new NpgsqlCommand(
-            "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)", connection, transaction))
+            "INSERT INTO schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)", connection, transaction))
         {
             record.Parameters.Add(new NpgsqlParameter { Value = Component });
             record.Parameters.Add(new NpgsqlParameter { Value = migration.Version });
             record.Parameters.Add(new NpgsqlParameter { Value = migration.Name });
+            record.Parameters.Add(new NpgsqlParameter { Value = Checksum(migration.Sql) });
             await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
@@ -167,15 +187,15 @@ public sealed partial class SchemaMigrator
         LogApplied(_logger, Component, migration.Version, migration.Name);
     }
 
-    private async Task<HashSet<int>> AppliedVersionsAsync(NpgsqlConnection connection, CancellationToken ct)
+    private async Task<Dictionary<int, string>> AppliedVersionsAsync(NpgsqlConnection connection, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand("SELECT version FROM schema_migrations WHERE component = $1", connection);
+        await using var command = new NpgsqlCommand("SELECT version, checksum FROM schema_migrations WHERE component = $1", connection);
         command.Parameters.Add(new NpgsqlParameter { Value = Component });
         await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var versions = new HashSet<int>();
+        var versions = new Dictionary<int, string>();
         while (await reader.ReadAsync(ct).ConfigureAwait(false))
         {
-            versions.Add(reader.GetInt32(0));
+            versions[reader.GetInt32(0)] = reader.GetString(1);
         }
 
         return versions;
@@ -198,7 +218,7 @@ public sealed partial class SchemaMigrator
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
         await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction) { CommandTimeout = 0 })
         {
-            lockCommand.Parameters.Add(new NpgsqlParameter { Value = LockKey(BookkeepingLockName) });
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = BookkeepingLockKey });
             await lockCommand.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
@@ -208,6 +228,7 @@ public sealed partial class SchemaMigrator
                 component  text        NOT NULL,
                 version    integer     NOT NULL,
                 name       text        NOT NULL,
+                checksum   text        NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (component, version)
             )
@@ -232,7 +253,7 @@ public sealed partial class SchemaMigrator
     [LoggerMessage(Level = LogLevel.Information, Message = "Schema of {Component} is at version {Version} ({Applied} applied now)")]
     private static partial void LogSchemaCurrent(ILogger logger, string component, int version, int applied);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component} has versions {Versions} newer than this build's {Version} (a newer replica migrated first); continuing")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component} has versions {Versions} this build (up to {Version}) does not know: a newer replica migrated first; continuing")]
     private static partial void LogNewerSchema(ILogger logger, string component, string versions, int version);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component}: migration attempt {Attempt} failed, retrying in {DelaySeconds:0.##}s: {Reason}")]
@@ -288,7 +309,7 @@ public static class SchemaMigrationExtensions
             $"{component}_schema",
             provider => new SchemaMigrationHealthCheck(provider.GetRequiredKeyedService<SchemaMigrator>(component)),
             failureStatus: HealthStatus.Unhealthy,
-            tags: ["ready"]));
+            tags: [HealthChecks.HealthEndpointPaths.ReadyTag]));
         return builder;
     }
 }

@@ -52,6 +52,7 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
         Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM widgets"));
         Assert.Equal("1:widgets,2:widget names", await ScalarAsync(
             "SELECT string_agg(version || ':' || name, ',' ORDER BY version) FROM schema_migrations WHERE component = 'test'"));
+        Assert.Equal(SchemaMigrator.Checksum(History[1].Sql), await ScalarAsync("SELECT checksum FROM schema_migrations WHERE component = 'test' AND version = 2"));
     }
 
     [Fact]
@@ -99,10 +100,26 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
     }
 
     [Fact]
-    public void Versions_must_be_numbered_from_one_without_gaps()
+    public void Versions_must_be_positive_and_increasing()
     {
-        Assert.Throws<ArgumentException>(() => Migrator([new(1, "a", "SELECT 1"), new(3, "c", "SELECT 1")]));
-        Assert.Throws<ArgumentException>(() => Migrator([new(2, "b", "SELECT 1")]));
+        Assert.Throws<ArgumentException>(() => Migrator([new(2, "b", "SELECT 1"), new(1, "a", "SELECT 1")]));
+        Assert.Throws<ArgumentException>(() => Migrator([new(1, "a", "SELECT 1"), new(1, "again", "SELECT 1")]));
+        Assert.Throws<ArgumentException>(() => Migrator([new(0, "zero", "SELECT 1")]));
+        Assert.Equal(3, Migrator([new(1, "a", "SELECT 1"), new(3, "c", "SELECT 1")]).TargetVersion);
+    }
+
+    [Fact]
+    public async Task A_migration_edited_after_it_was_applied_stops_the_schema_from_being_current()
+    {
+        await Migrator(History).MigrateAsync();
+        var edited = Migrator([History[0] with { Sql = History[0].Sql + " -- tweaked" }, History[1]]);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => edited.MigrateAsync());
+        Assert.Contains("test v1 (widgets) was changed after it was applied", error.Message, StringComparison.Ordinal);
+        Assert.False(edited.IsMigrated);
+
+        // Line endings and surrounding blanks do not count as edits.
+        Assert.Equal(0, await Migrator([History[0] with { Sql = "\n" + History[0].Sql.Replace("\n", "\r\n", StringComparison.Ordinal) + "  " }, History[1]]).MigrateAsync());
     }
 
     [Fact]

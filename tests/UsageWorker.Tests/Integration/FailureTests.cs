@@ -16,19 +16,39 @@ public sealed class FailureTests(UsageAppFixture fixture)
         var events = Enumerable.Range(0, n).Select(i => new TestEvent($"kill-{i}", now, $"kill-cred-{i % 7}", Input: i % 1000, Output: 1 + i % 300)).ToList();
         await fixture.AddEventsAsync(events.Select(e => e.Fields()));
 
-        // Wait until replica 0 is busy writing, then kill it without warning.
-        Assert.True(await Eventually.TrueAsync(async () => await fixture.CountRowsAsync("kill-") > 1000, TimeSpan.FromSeconds(30)));
-        var victim = fixture.WorkerInstance(0);
-        var pid = victim.ProcessId!.Value;
+        // Wait until a replica holds entries it has read but not yet acknowledged (a batch in flight, and the next
+        // ones prefetched), then kill that replica without warning.
+        ProjectInstance? victim = null;
+        long victimPending = 0;
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            if (await fixture.CountRowsAsync("kill-") < 1000)
+            {
+                return false;
+            }
+
+            var consumers = (RedisResult[])(await fixture.Db.ExecuteAsync("XINFO", "CONSUMERS", RedisKeys.UsageStream, RedisKeys.UsageConsumerGroup))!;
+            foreach (var consumer in consumers.Select(c => (string[])c!))
+            {
+                var pending = long.Parse(consumer[3], System.Globalization.CultureInfo.InvariantCulture);
+                var holder = fixture.App.Instances.OfType<ProjectInstance>()
+                    .FirstOrDefault(i => i.Resource.Name == "usageworker" && consumer[1].EndsWith("-" + i.ProcessId, StringComparison.Ordinal));
+                if (pending > 0 && holder is not null)
+                {
+                    (victim, victimPending) = (holder, pending);
+                    return true;
+                }
+            }
+
+            return false;
+        }, TimeSpan.FromSeconds(30)), "no replica was caught with a batch in flight");
+
+        var pid = victim!.ProcessId!.Value;
         using (var process = Process.GetProcessById(pid))
         {
             process.Kill();
             await process.WaitForExitAsync();
         }
-
-        // It died holding entries it had read but not acknowledged (a batch in flight and the next ones prefetched).
-        var consumers = (RedisResult[])(await fixture.Db.ExecuteAsync("XINFO", "CONSUMERS", RedisKeys.UsageStream, RedisKeys.UsageConsumerGroup))!;
-        var victimPending = consumers.Select(c => (string[])c!).Where(c => c[1].EndsWith("-" + pid, StringComparison.Ordinal)).Select(c => long.Parse(c[3], System.Globalization.CultureInfo.InvariantCulture)).SingleOrDefault();
 
         // The other replica (and the restarted one) take its entries over: nothing lost, nothing doubled.
         await fixture.WaitForStoredAsync("kill-", n, TimeSpan.FromSeconds(120));
@@ -37,7 +57,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
         Assert.Equal(n, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_daily WHERE credential_id LIKE 'kill-cred-%'"));
         Assert.Equal(events.Sum(e => e.ExpectedCostNanoUsd()), await fixture.ScalarAsync<long>("SELECT sum(cost_nano_usd) FROM usage_daily WHERE credential_id LIKE 'kill-cred-%'"));
         Assert.Equal(events.Sum(e => e.Input), await fixture.ScalarAsync<long>("SELECT sum(input_tokens) FROM usage_hourly WHERE credential_id LIKE 'kill-cred-%'"));
-        Assert.True(victimPending > 0, "the killed worker held no pending entries; the kill did not hit a batch in flight");
+        Assert.True(victimPending > 0);
 
         await fixture.App.WaitForResourceHealthyAsync("usageworker");
         Assert.NotEqual(pid, victim.ProcessId);
