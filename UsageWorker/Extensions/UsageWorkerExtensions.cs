@@ -57,7 +57,6 @@ internal static class UsageWorkerExtensions
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
         });
-        services.AddProblemDetails();
         return builder;
     }
 

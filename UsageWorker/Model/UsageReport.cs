@@ -60,6 +60,7 @@ internal sealed record UsageReport(
     IReadOnlyList<UsageReportRow> Data,
     UsageTotals Totals)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "usage_report";
 }
 
@@ -88,5 +89,6 @@ internal sealed record StatsReport(
     IReadOnlyList<ModelStats> TopModels,
     IReadOnlyList<CredentialStats> TopCredentials)
 {
+    [JsonPropertyOrder(-1)]
     public string Object => "usage_stats";
 }

@@ -75,6 +75,26 @@ public sealed class IngestionTests(UsageAppFixture fixture)
     }
 
     [Fact]
+    public async Task An_event_PostgreSQL_refuses_is_isolated_and_dead_lettered_while_its_batch_is_stored()
+    {
+        var now = DateTimeOffset.UtcNow;
+        // Valid to the parser, refused by PostgreSQL (text cannot hold NUL): the batch is bisected down to this entry.
+        var refused = new TestEvent("refused-bad", now, "refused-cred", AgentName: "nul\0inside");
+        var ids = await fixture.AddEventsAsync(
+        [
+            .. Enumerable.Range(0, 40).Select(i => new TestEvent($"refused-ok-{i}", now, "refused-cred").Fields()),
+            refused.Fields(),
+            .. Enumerable.Range(40, 40).Select(i => new TestEvent($"refused-ok-{i}", now, "refused-cred").Fields()),
+        ]);
+
+        await fixture.WaitForStoredAsync("refused-ok-", 80);
+        var dead = await DeadLettersAsync();
+        Assert.StartsWith("refused by PostgreSQL: 22021", dead[ids[40]]["dead_reason"], StringComparison.Ordinal);
+        Assert.Equal(0, await fixture.CountRowsAsync("refused-bad"));
+        Assert.Equal(80, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_daily WHERE credential_id = 'refused-cred'"));
+    }
+
+    [Fact]
     public async Task The_stream_is_trimmed_once_its_entries_are_acknowledged()
     {
         var now = DateTimeOffset.UtcNow;
