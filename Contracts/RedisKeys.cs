@@ -15,6 +15,16 @@ public static class RedisKeys
     /// </summary>
     public const string CredentialEvents = "lgw:cred:events";
 
+    /// <summary>
+    /// String, present while the credential projection is complete. TokenService writes it when it (re-)projects every
+    /// active credential; its absence means Redis was flushed or replaced, and TokenService re-projects. Never a
+    /// credential hash (those are 64 hex characters), so it cannot collide with <see cref="Credential"/>.
+    /// </summary>
+    public const string CredentialEpoch = "lgw:cred:epoch";
+
+    /// <summary>String with expiry: held by the one TokenService replica that re-projects after a detected flush.</summary>
+    public const string CredentialReprojectLock = "lgw:cred:reproject-lock";
+
     /// <summary>Stream of usage events (fields: <see cref="Usage.UsageEventFields"/>); one entry per request.</summary>
     public const string UsageStream = "lgw:usage";
 
@@ -30,6 +40,12 @@ public static class RedisKeys
     /// settles into it; the UsageWorker can rebuild it from PostgreSQL after Redis was lost.
     /// </summary>
     public static string BudgetSpent(string scope, string id, string periodKey) => $"lgw:budget:{scope}:{id}:{periodKey}";
+
+    /// <summary>
+    /// String, present while the <see cref="BudgetSpent"/> counters are complete. The UsageWorker sets it after
+    /// rebuilding them from PostgreSQL; its absence means Redis lost them (flushed or replaced) and they must be rebuilt.
+    /// </summary>
+    public const string BudgetSpentRebuilt = "lgw:budget:rebuilt";
 
     /// <summary><c>total</c>, <c>d:yyyy-MM-dd</c> or <c>m:yyyy-MM</c> (UTC) for a budget period name.</summary>
     public static string BudgetPeriodKey(string? period, DateTimeOffset at) => period switch

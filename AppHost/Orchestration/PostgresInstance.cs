@@ -135,7 +135,7 @@ public sealed class PostgresInstance(PostgresServerResource server, ResourceLog 
         if (_process is not null)
         {
             // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for pooled client connections to close.
-            await _process.StopAsync(TimeSpan.FromSeconds(6), ManagedProcess.SigInt).ConfigureAwait(false);
+            await _process.StopAsync(TimeSpan.FromSeconds(4), ManagedProcess.SigInt).ConfigureAwait(false);
             run.Stale.Forget(Name);
         }
     }

@@ -55,7 +55,7 @@ public sealed class ProjectInstance(ProjectResource project, int replica, Resour
     {
         if (_process is not null)
         {
-            await _process.StopAsync(TimeSpan.FromSeconds(6)).ConfigureAwait(false);
+            await _process.StopAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
             run.Stale.Forget(Name);
         }
     }

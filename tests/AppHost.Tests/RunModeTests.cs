@@ -60,7 +60,11 @@ public sealed partial class RunModeTests
         apphost.BeginErrorReadLine();
         try
         {
-            await healthy.Task.WaitAsync(TimeSpan.FromSeconds(90));
+            if (await Task.WhenAny(healthy.Task, Task.Delay(TimeSpan.FromSeconds(90))) != healthy.Task)
+            {
+                Assert.Fail("the AppHost did not report every resource healthy within 90 s:\n" + Tail(output));
+            }
+
             using var http = new HttpClient();
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://localhost:{gatewayPort}/health")).StatusCode);
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://localhost:{adminPort}/alive")).StatusCode);
@@ -79,8 +83,8 @@ public sealed partial class RunModeTests
 
             var stopwatch = Stopwatch.StartNew();
             Assert.Equal(0, Kill(apphost.Id, 2)); // SIGINT, as Ctrl+C
-            await apphost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10));
+            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(10))) is { IsCompletedSuccessfully: true } && apphost.HasExited;
+            Assert.True(exited && stopwatch.Elapsed < TimeSpan.FromSeconds(10), "the AppHost did not stop within 10 s:\n" + Tail(output));
             Assert.Equal(0, apphost.ExitCode);
             Assert.All(pids, pid => Assert.False(WholeAppTests.IsRunning(pid), $"process {pid} outlived the AppHost"));
         }
@@ -116,6 +120,14 @@ public sealed partial class RunModeTests
         finally
         {
             Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static string Tail(List<string> output)
+    {
+        lock (output)
+        {
+            return string.Join('\n', output.TakeLast(60));
         }
     }
 

@@ -1,0 +1,96 @@
+using System.Text.Json;
+
+namespace LlmGateway.TokenService.Apis;
+
+/// <summary>
+/// Every error TokenService returns, in Anthropic's shape (clients reach these routes through an Anthropic-compatible
+/// endpoint): <c>{"type":"error","error":{"type":"…","message":"…"},"request_id":"…"}</c> with the matching status.
+/// </summary>
+public sealed class ApiError : IResult, IStatusCodeHttpResult
+{
+    private ApiError(int statusCode, string type, string message, TimeSpan? retryAfter = null)
+    {
+        StatusCode = statusCode;
+        Type = type;
+        Message = message;
+        RetryAfter = retryAfter;
+    }
+
+    public int StatusCode { get; }
+    public string Type { get; }
+    public string Message { get; }
+    public TimeSpan? RetryAfter { get; }
+
+    int? IStatusCodeHttpResult.StatusCode => StatusCode;
+
+    public static ApiError InvalidRequest(string message) => new(StatusCodes.Status400BadRequest, "invalid_request_error", message);
+    public static ApiError Authentication(string message) => new(StatusCodes.Status401Unauthorized, "authentication_error", message);
+    public static ApiError Permission(string message) => new(StatusCodes.Status403Forbidden, "permission_error", message);
+    public static ApiError NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found_error", message);
+
+    /// <summary>The introspection contract's 404 (<c>error.type</c> <c>not_found</c>), which the Gateway's fallback path reads.</summary>
+    public static ApiError IntrospectionNotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
+
+    public static ApiError Conflict(string message) => new(StatusCodes.Status409Conflict, "invalid_request_error", message);
+    public static ApiError TooLarge(string message) => new(StatusCodes.Status413PayloadTooLarge, "request_too_large", message);
+    public static ApiError RateLimited(string message, TimeSpan? retryAfter) => new(StatusCodes.Status429TooManyRequests, "rate_limit_error", message, retryAfter);
+    public static ApiError Internal(string message) => new(StatusCodes.Status500InternalServerError, "api_error", message);
+    public static ApiError Unavailable(string message, TimeSpan retryAfter) => new(StatusCodes.Status503ServiceUnavailable, "api_error", message, retryAfter);
+
+    /// <summary>The error for a bare status code (routing's 404/405, Kestrel's 413, …) so no response is ever an empty error.</summary>
+    public static ApiError ForStatus(int statusCode, HttpRequest request) => statusCode switch
+    {
+        StatusCodes.Status404NotFound => NotFound($"No route {request.Method} {request.Path}."),
+        StatusCodes.Status405MethodNotAllowed => new(statusCode, "invalid_request_error", $"Method {request.Method} is not allowed on {request.Path}."),
+        StatusCodes.Status413PayloadTooLarge => TooLarge("Request body is too large."),
+        StatusCodes.Status401Unauthorized => Authentication("Authentication required."),
+        StatusCodes.Status403Forbidden => Permission("Not allowed."),
+        StatusCodes.Status429TooManyRequests => RateLimited("Too many requests.", null),
+        StatusCodes.Status503ServiceUnavailable => Unavailable("Service unavailable; try again shortly.", TimeSpan.FromSeconds(5)),
+        >= 500 => new(statusCode, "api_error", "Internal error."),
+        _ => new(statusCode, "invalid_request_error", "Invalid request."),
+    };
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = StatusCode;
+        if (RetryAfter is { } retryAfter)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var body = new ErrorEnvelope("error", new ErrorBody(Type, Message), httpContext.TraceIdentifier);
+        return response.WriteAsJsonAsync(body, ApiJson.Options, "application/json", httpContext.RequestAborted);
+    }
+
+    public override string ToString() => $"{StatusCode} {Type}: {Message}";
+
+    public sealed record ErrorEnvelope(string Type, ErrorBody Error, string RequestId);
+
+    public sealed record ErrorBody(string Type, string Message);
+}
+
+/// <summary>The JSON settings of every request and response body (and of the projection TokenService writes to Redis).</summary>
+public static class ApiJson
+{
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    public static void Configure(JsonSerializerOptions options)
+    {
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        // Messages quote field names and values; "\u0022" would make them unreadable. These bodies are never HTML.
+        options.Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        options.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+        options.AllowDuplicateProperties = false;
+        options.Converters.Add(new UtcTimestampConverter());
+    }
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        Configure(options);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+}

@@ -1,0 +1,52 @@
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.TokenService.Authentication;
+using LlmGateway.TokenService.Infrastructure;
+using LlmGateway.TokenService.Model;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace LlmGateway.TokenService.Apis;
+
+/// <summary>
+/// <c>POST /internal/introspect</c> <c>{"hash":"&lt;sha256 hex&gt;"}</c>: the Gateway's fallback when Redis misses or is down.
+/// 200 with the <see cref="CredentialProjection"/> of an active credential; 404 (<c>error.type</c> <c>not_found</c>) for an
+/// unknown, revoked or expired one. Internal only (the Gateway never forwards <c>/internal/*</c>); it needs no
+/// credential because the answer holds no secret and asking requires the hash, which only the secret's holder can compute.
+/// </summary>
+public static class IntrospectionApi
+{
+    public static IEndpointRouteBuilder MapIntrospectionApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/internal/introspect", Introspect);
+        return app;
+    }
+
+    public static async Task<Results<Ok<CredentialProjection>, ApiError>> Introspect(
+        JsonBody<IntrospectRequest> body, CredentialStore store, BootstrapAdminKey bootstrapAdmin, TimeProvider time, HttpContext http)
+    {
+        if (!body.TryGetValue(out var request, out var bodyError))
+        {
+            return bodyError;
+        }
+
+        var hash = request.Hash?.ToLowerInvariant();
+        if (hash is null || hash.Length != 64 || !hash.All(char.IsAsciiHexDigitLower))
+        {
+            return ApiError.InvalidRequest("hash must be the lower-case hex SHA-256 of the credential (64 characters).");
+        }
+
+        var now = time.GetUtcNow();
+        if (bootstrapAdmin.Matches(hash))
+        {
+            return TypedResults.Ok(bootstrapAdmin.ToCredential(now).ToProjection());
+        }
+
+        var credential = await store.FindByHashAsync(hash, http.RequestAborted);
+        return credential?.StatusAt(now) switch
+        {
+            null => ApiError.IntrospectionNotFound("Unknown credential."),
+            CredentialStatus.Revoked => ApiError.IntrospectionNotFound("The credential has been revoked."),
+            CredentialStatus.Expired => ApiError.IntrospectionNotFound("The credential has expired."),
+            _ => TypedResults.Ok(credential.ToProjection()),
+        };
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlmGateway.Contracts;
+using LlmGateway.TokenService.Apis;
+using LlmGateway.TokenService.Model;
+using StackExchange.Redis;
+
+namespace LlmGateway.TokenService.Infrastructure;
+
+/// <summary>
+/// Writes TokenService's changes into Redis, where the Gateway reads credentials: one JSON
+/// <see cref="Contracts.Credentials.CredentialProjection"/> per active credential under <see cref="RedisKeys.Credential"/>,
+/// expiring with the credential, and a message on <see cref="RedisKeys.CredentialEvents"/> for each change a Gateway
+/// may have cached (<c>revoked:{hash}</c>, <c>updated:{hash}</c>).
+/// </summary>
+/// <remarks>
+/// PostgreSQL is the source of truth and every caller has already decided there, so a Redis failure here is logged
+/// and counted, never thrown: <see cref="FailureCount"/> changing tells <see cref="ProjectionMaintenanceService"/> to
+/// re-project everything once Redis answers again. Every call is bounded by <see cref="Timeout"/> so that an
+/// unresponsive Redis cannot hold an API request (or a row lock) for long.
+/// </remarks>
+public sealed partial class CredentialProjector(IConnectionMultiplexer redis, TokenServiceMetrics metrics, TimeProvider time, ILogger<CredentialProjector> logger)
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The projection's JSON: the contract's own property names, times in UTC, nulls left out.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
+
+    private long failures;
+
+    /// <summary>How many projection writes have failed since start; a change means Redis may be out of date.</summary>
+    public long FailureCount => Interlocked.Read(ref failures);
+
+    /// <summary>Projects a new credential (nothing can have cached it yet, so no event).</summary>
+    public Task ProjectAsync(Credential credential) => WriteAsync(credential, publishUpdate: false);
+
+    /// <summary>Projects a changed credential and tells every Gateway to drop its cached copy.</summary>
+    public Task ProjectChangeAsync(Credential credential) => WriteAsync(credential, publishUpdate: true);
+
+    /// <summary>Removes revoked credentials and broadcasts <c>revoked:{hash}</c> for each, in one round trip.</summary>
+    public async Task RemoveAsync(IReadOnlyCollection<Credential> credentials)
+    {
+        if (credentials.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var pending = new List<Task>(credentials.Count * 2);
+            foreach (var credential in credentials)
+            {
+                pending.Add(batch.KeyDeleteAsync(RedisKeys.Credential(credential.Hash)));
+                pending.Add(batch.PublishAsync(RedisKeys.CredentialEvents, "revoked:" + credential.Hash));
+            }
+
+            batch.Execute();
+            await Task.WhenAll(pending).WaitAsync(Timeout);
+            foreach (var credential in credentials)
+            {
+                LogRemoved(credential.Id, credential.Hint);
+            }
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            Interlocked.Increment(ref failures);
+            metrics.ProjectionFailed();
+            LogRemoveFailed(e, credentials.Count, e.Message);
+        }
+    }
+
+    public Task RemoveAsync(Credential credential) => RemoveAsync([credential]);
+
+    /// <summary>Writes a batch for a full re-projection; unlike the single writes, failures are thrown to the caller.</summary>
+    public async Task WriteBatchAsync(IReadOnlyCollection<Credential> credentials)
+    {
+        var now = time.GetUtcNow();
+        var batch = redis.GetDatabase().CreateBatch();
+        var pending = new List<Task>(credentials.Count);
+        foreach (var credential in credentials)
+        {
+            pending.Add(Write(batch, credential, now));
+        }
+
+        batch.Execute();
+        await Task.WhenAll(pending).WaitAsync(Timeout);
+    }
+
+    /// <summary>Deletes keys without broadcasting (stale keys found by a re-projection, which itself broadcasts).</summary>
+    public async Task<int> DeleteKeysAsync(IReadOnlyCollection<string> hashes)
+    {
+        if (hashes.Count == 0)
+        {
+            return 0;
+        }
+
+        var keys = hashes.Select(h => (RedisKey)RedisKeys.Credential(h)).ToArray();
+        return (int)await redis.GetDatabase().KeyDeleteAsync(keys).WaitAsync(Timeout);
+    }
+
+    public static string Serialize(Credential credential) => JsonSerializer.Serialize(credential.ToProjection(), JsonOptions);
+
+    public static bool IsRedisFailure(Exception e) =>
+        e is RedisException or TimeoutException or ObjectDisposedException or InvalidOperationException { Source: "StackExchange.Redis" };
+
+    private async Task WriteAsync(Credential credential, bool publishUpdate)
+    {
+        try
+        {
+            var batch = redis.GetDatabase().CreateBatch();
+            var write = Write(batch, credential, time.GetUtcNow());
+            var publish = publishUpdate
+                ? batch.PublishAsync(RedisKeys.CredentialEvents, "updated:" + credential.Hash)
+                : Task.CompletedTask;
+            batch.Execute();
+            await Task.WhenAll(write, publish).WaitAsync(Timeout);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            Interlocked.Increment(ref failures);
+            metrics.ProjectionFailed();
+            LogWriteFailed(e, credential.Id, credential.Hint, e.Message);
+        }
+    }
+
+    // An inactive credential (revoked, expired) must not be in Redis at all; an active one expires with itself.
+    private static Task Write(IDatabaseAsync database, Credential credential, DateTimeOffset now)
+    {
+        var key = RedisKeys.Credential(credential.Hash);
+        if (credential.StatusAt(now) != CredentialStatus.Active)
+        {
+            return database.KeyDeleteAsync(key);
+        }
+
+        TimeSpan? expiry = credential.ExpiresAt is { } expiresAt ? expiresAt - now : null;
+        return database.StringSetAsync(key, Serialize(credential), expiry);
+    }
+
+    private static JsonSerializerOptions CreateJsonOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        options.Converters.Add(new UtcTimestampConverter());
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Removed credential {CredentialId} ({Hint}) from Redis and broadcast its revocation")]
+    private partial void LogRemoved(string credentialId, string hint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not project credential {CredentialId} ({Hint}) to Redis: {Reason}. It stays valid through introspection; a full re-projection follows when Redis answers")]
+    private partial void LogWriteFailed(Exception exception, string credentialId, string hint, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {Count} revoked credential(s) from Redis: {Reason}. A full re-projection (which removes them) follows when Redis answers")]
+    private partial void LogRemoveFailed(Exception exception, int count, string reason);
+}

@@ -1,0 +1,146 @@
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.TokenService.Model;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace LlmGateway.TokenService.Infrastructure;
+
+/// <summary>
+/// TokenService's PostgreSQL access: credentials, owners, devices and the audit log (see <see cref="TokenServiceSchema"/>).
+/// </summary>
+/// <remarks>
+/// Every change runs in one transaction that locks the rows it depends on, writes the audit entry, and updates the
+/// Redis projection <em>before</em> committing. Because a conflicting change must wait for those locks, the Redis
+/// writes of two conflicting changes happen in the order of their commits: a revocation can never be overtaken by
+/// the projection of an older state of the same credential (or of a token minted from it). Writes do not observe the
+/// request's cancellation: once started they finish, so Redis and PostgreSQL do not diverge because a client left.
+/// </remarks>
+public sealed partial class CredentialStore(NpgsqlDataSource dataSource, DatabaseReadiness readiness, CredentialProjector projector, TimeProvider time)
+{
+    private const string SelectCredential = """
+        SELECT c.id, c.hash, c.kind, c.hint, c.name, c.external, c.owner_type, c.owner_id, o.name, o.organization_id,
+               c.parent_id, c.agent_name, c.device_id, c.app_version, c.models, c.routes,
+               c.requests_per_minute, c.tokens_per_minute, c.max_concurrent, c.budget_usd, c.budget_period,
+               c.created_at, c.created_by, c.expires_at, c.revoked_at, c.revoked_by, c.revocation_reason, c.replaced_by, c.version
+        FROM credentials c JOIN owners o ON o.type = c.owner_type AND o.id = c.owner_id
+        """;
+
+    public async Task<Credential?> FindByHashAsync(string hash, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await FindAsync(connection, null, "c.hash = @key", hash, null, cancellationToken);
+    }
+
+    public async Task<Credential?> FindByIdAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await FindAsync(connection, null, "c.id = @key", id, null, cancellationToken);
+    }
+
+    /// <summary>A connection, once the schema is known to be in place; a 503 otherwise.</summary>
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (!readiness.IsReady)
+        {
+            throw new CredentialStoreUnavailableException(
+                $"The credential database is not ready yet ({readiness.LastError ?? "starting"}); try again shortly.");
+        }
+
+        return await OpenUncheckedAsync(cancellationToken);
+    }
+
+    private async Task<NpgsqlConnection> OpenUncheckedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await dataSource.OpenConnectionAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new CredentialStoreUnavailableException("The credential database is unreachable; try again shortly.", e);
+        }
+    }
+
+    private static async Task<Credential?> FindAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, string condition, string key, string? lockClause, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"{SelectCredential} WHERE {condition} {lockClause}", connection, transaction);
+        Text(command, "key", key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadCredential(reader) : null;
+    }
+
+    private static async Task<List<Credential>> ReadCredentialsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var list = new List<Credential>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add(ReadCredential(reader));
+        }
+
+        return list;
+    }
+
+    private static Credential ReadCredential(NpgsqlDataReader r) => new()
+    {
+        Id = r.GetString(0),
+        Hash = r.GetString(1),
+        Kind = KindNames.Parse(r.GetString(2)),
+        Hint = r.GetString(3),
+        Name = NullableString(r, 4),
+        External = r.GetBoolean(5),
+        Owner = new CredentialOwner
+        {
+            Type = r.GetString(6),
+            Id = r.GetString(7),
+            Name = NullableString(r, 8),
+            OrganizationId = NullableString(r, 9),
+        },
+        ParentId = NullableString(r, 10),
+        AgentName = NullableString(r, 11),
+        DeviceId = NullableString(r, 12),
+        AppVersion = NullableString(r, 13),
+        Scope = new CredentialScope(
+            r.GetFieldValue<string[]>(14),
+            r.GetFieldValue<string[]>(15),
+            new CredentialLimits
+            {
+                RequestsPerMinute = r.IsDBNull(16) ? null : r.GetInt32(16),
+                TokensPerMinute = r.IsDBNull(17) ? null : r.GetInt32(17),
+                MaxConcurrent = r.IsDBNull(18) ? null : r.GetInt32(18),
+                BudgetUsd = r.IsDBNull(19) ? null : Normalize(r.GetDecimal(19)),
+                BudgetPeriod = NullableString(r, 20),
+            }),
+        CreatedAt = r.GetFieldValue<DateTimeOffset>(21),
+        CreatedBy = NullableString(r, 22),
+        ExpiresAt = NullableTime(r, 23),
+        RevokedAt = NullableTime(r, 24),
+        RevokedBy = NullableString(r, 25),
+        RevocationReason = NullableString(r, 26),
+        ReplacedBy = NullableString(r, 27),
+        Version = r.GetInt32(28),
+    };
+
+    // numeric(20,6) comes back with six decimals (10.000000); show what was stored (10).
+    private static decimal Normalize(decimal value) => value / 1.000000000000000000000000000000000m;
+
+    private static string? NullableString(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static DateTimeOffset? NullableTime(NpgsqlDataReader r, int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
+
+    private static void Text(NpgsqlCommand command, string name, string? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
+
+    private static void Integer(NpgsqlCommand command, string name, int? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Integer) { Value = (object?)value ?? DBNull.Value });
+
+    private static void BigInt(NpgsqlCommand command, string name, long? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Bigint) { Value = (object?)value ?? DBNull.Value });
+
+    private static void Time(NpgsqlCommand command, string name, DateTimeOffset? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = (object?)value?.ToUniversalTime() ?? DBNull.Value });
+
+    private static void TextArray(NpgsqlCommand command, string name, IEnumerable<string> values) =>
+        command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = values.ToArray() });
+}

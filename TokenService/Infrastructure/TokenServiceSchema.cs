@@ -1,0 +1,92 @@
+namespace LlmGateway.TokenService.Infrastructure;
+
+/// <summary>
+/// TokenService's tables, as versioned migrations (component <c>tokenservice</c>). Written idempotently as well, so a
+/// half-applied manual fix cannot wedge start-up. Never edit an applied migration; add the next version.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><c>owners</c>: who credentials belong to, keyed by (type, id); ids are chosen by the admin (or are the device id).</item>
+/// <item><c>credentials</c>: every credential ever issued, by SHA-256 hash only (the secret is never stored). Scope is
+/// columns, not JSON, so that limits can be queried. <c>version</c> is bumped on each change (optimistic concurrency).</item>
+/// <item><c>devices</c>: installs that bootstrapped (seed 002).</item>
+/// <item><c>audit_log</c>: every admin action: actor, action, target, time, source address, details (never a secret).</item>
+/// </list>
+/// </remarks>
+public static class TokenServiceSchema
+{
+    public const string Component = "tokenservice";
+
+    public static IReadOnlyList<SqlMigration> Migrations { get; } =
+    [
+        new(1, "credentials, owners, devices, audit log", """
+            CREATE TABLE IF NOT EXISTS owners (
+                type            text        NOT NULL CHECK (type IN ('organization', 'user', 'device', 'agent')),
+                id              text        NOT NULL,
+                name            text,
+                organization_id text,
+                created_at      timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (type, id)
+            );
+
+            CREATE TABLE IF NOT EXISTS credentials (
+                id                  text          PRIMARY KEY,
+                hash                text          NOT NULL UNIQUE CHECK (hash ~ '^[0-9a-f]{64}$'),
+                kind                text          NOT NULL CHECK (kind IN ('api_key', 'agent_token', 'device_token', 'admin_key')),
+                hint                text          NOT NULL,
+                name                text,
+                external            boolean       NOT NULL DEFAULT false,
+                owner_type          text          NOT NULL,
+                owner_id            text          NOT NULL,
+                parent_id           text          REFERENCES credentials (id),
+                agent_name          text,
+                device_id           text,
+                app_version         text,
+                models              text[]        NOT NULL,
+                routes              text[]        NOT NULL,
+                requests_per_minute integer,
+                tokens_per_minute   integer,
+                max_concurrent      integer,
+                budget_usd          numeric(20, 6),
+                budget_period       text,
+                created_at          timestamptz   NOT NULL,
+                created_by          text,
+                expires_at          timestamptz,
+                revoked_at          timestamptz,
+                revoked_by          text,
+                revocation_reason   text,
+                replaced_by         text,
+                version             integer       NOT NULL DEFAULT 1,
+                FOREIGN KEY (owner_type, owner_id) REFERENCES owners (type, id)
+            );
+
+            CREATE INDEX IF NOT EXISTS credentials_owner ON credentials (owner_type, owner_id);
+            CREATE INDEX IF NOT EXISTS credentials_parent ON credentials (parent_id) WHERE parent_id IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS credentials_device ON credentials (device_id) WHERE device_id IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS credentials_unrevoked ON credentials (id) WHERE revoked_at IS NULL;
+            CREATE INDEX IF NOT EXISTS credentials_revoked_at ON credentials (revoked_at) WHERE revoked_at IS NOT NULL;
+
+            CREATE TABLE IF NOT EXISTS devices (
+                device_id       text        PRIMARY KEY,
+                app_version     text,
+                first_seen_at   timestamptz NOT NULL,
+                last_seen_at    timestamptz NOT NULL,
+                bootstrap_count bigint      NOT NULL DEFAULT 0
+            );
+
+            CREATE TABLE IF NOT EXISTS audit_log (
+                id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                at             timestamptz NOT NULL,
+                actor_id       text        NOT NULL,
+                actor_hint     text,
+                action         text        NOT NULL,
+                target         text,
+                source_address text,
+                details        jsonb       NOT NULL DEFAULT '{}'::jsonb
+            );
+
+            CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log (target);
+            CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor_id);
+            """),
+    ];
+}

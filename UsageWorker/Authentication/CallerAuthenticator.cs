@@ -1,0 +1,161 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LlmGateway.Contracts;
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.UsageWorker.Model;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmGateway.UsageWorker.Authentication;
+
+/// <summary>The outcome of authenticating a caller: a scope, or an error to return as is.</summary>
+internal readonly record struct CallerAuthentication(UsageScope? Scope, int Status, string ErrorType, string Message)
+{
+    public static CallerAuthentication Allowed(UsageScope scope) => new(scope, 200, "", "");
+
+    public static CallerAuthentication Denied(int status, string type, string message) => new(null, status, type, message);
+}
+
+/// <summary>
+/// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (from
+/// <c>x-api-key</c> or <c>Authorization: Bearer</c>) is hashed; the bootstrap admin key from configuration is compared
+/// by hash in constant time; otherwise the projection is read from Redis (<see cref="RedisKeys.Credential"/>) and, when
+/// Redis misses or is down, from TokenService's introspection (<c>POST /internal/introspect {"hash"}</c>).
+/// </summary>
+internal sealed partial class CallerAuthenticator
+{
+    /// <summary>Longer than any credential the system issues or accepts; refused without any lookup.</summary>
+    private const int MaxCredentialLength = 512;
+
+    private static readonly JsonSerializerOptions ProjectionJson = new()
+    {
+        // Kinds are snake_case names on the wire (integers accepted), whatever the enum's own attributes say.
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: true) },
+    };
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly HttpClient _tokenService;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly byte[]? _bootstrapKeyHash;
+
+    public CallerAuthenticator(
+        IConnectionMultiplexer redis,
+        HttpClient tokenService,
+        IOptions<AdminOptions> admin,
+        TimeProvider time,
+        ILogger<CallerAuthenticator> logger)
+    {
+        _redis = redis;
+        _tokenService = tokenService;
+        _time = time;
+        _logger = logger;
+        _bootstrapKeyHash = string.IsNullOrEmpty(admin.Value.BootstrapKey)
+            ? null
+            : Convert.FromHexString(CredentialFormat.Hash(admin.Value.BootstrapKey));
+    }
+
+    public async Task<CallerAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken ct)
+    {
+        var credential = CredentialOf(request);
+        if (string.IsNullOrEmpty(credential))
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
+        }
+
+        if (credential.Length > MaxCredentialLength)
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", "Invalid credential.");
+        }
+
+        var hash = CredentialFormat.Hash(credential);
+        if (_bootstrapKeyHash is not null && CryptographicOperations.FixedTimeEquals(Convert.FromHexString(hash), _bootstrapKeyHash))
+        {
+            return CallerAuthentication.Allowed(UsageScope.Admin);
+        }
+
+        CredentialProjection? projection;
+        try
+        {
+            projection = await ResolveAsync(hash, ct).ConfigureAwait(false);
+        }
+        catch (CredentialLookupException ex)
+        {
+            LogLookupFailed(_logger, CredentialFormat.Redact(credential), ex.Message);
+            return CallerAuthentication.Denied(503, "api_error", "The credential cannot be verified right now; retry shortly.");
+        }
+
+        if (projection is null || projection.IsExpired(_time.GetUtcNow()))
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", "Invalid credential.");
+        }
+
+        return CallerAuthentication.Allowed(projection.Kind switch
+        {
+            CredentialKind.AdminKey => UsageScope.Admin,
+            CredentialKind.DeviceToken when !string.IsNullOrEmpty(projection.DeviceId) => new UsageScope(false, DeviceId: projection.DeviceId),
+            _ => new UsageScope(false, CredentialId: projection.Id),
+        });
+    }
+
+    /// <summary><c>x-api-key</c> first (Anthropic's header), else a bearer token.</summary>
+    internal static string? CredentialOf(HttpRequest request)
+    {
+        var apiKey = request.Headers["x-api-key"].ToString();
+        if (!string.IsNullOrWhiteSpace(apiKey))
+        {
+            return apiKey.Trim();
+        }
+
+        var authorization = request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
+    }
+
+    /// <summary>The projection, null when the credential is unknown; throws when neither Redis nor TokenService answers.</summary>
+    private async Task<CredentialProjection?> ResolveAsync(string hash, CancellationToken ct)
+    {
+        string? redisFailure = null;
+        try
+        {
+            var json = await _redis.GetDatabase().StringGetAsync(RedisKeys.Credential(hash)).ConfigureAwait(false);
+            if (json.HasValue)
+            {
+                return JsonSerializer.Deserialize<CredentialProjection>((string)json!, ProjectionJson);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or JsonException)
+        {
+            redisFailure = ex.Message;
+        }
+
+        try
+        {
+            using var response = await _tokenService.PostAsJsonAsync("/internal/introspect", new { hash }, ct).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new CredentialLookupException($"TokenService introspection answered {(int)response.StatusCode}" + Suffix(redisFailure));
+            }
+
+            return await response.Content.ReadFromJsonAsync<CredentialProjection>(ProjectionJson, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new CredentialLookupException("TokenService introspection failed: " + ex.Message + Suffix(redisFailure));
+        }
+    }
+
+    private static string Suffix(string? redisFailure) => redisFailure is null ? "" : "; Redis: " + redisFailure;
+
+    private sealed class CredentialLookupException(string message) : Exception(message);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not verify credential {Credential}: {Reason}")]
+    private static partial void LogLookupFailed(ILogger logger, string credential, string reason);
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using LlmGateway.Contracts.Pricing;
+using LlmGateway.ServiceDefaults.Data;
+using LlmGateway.UsageWorker.Apis;
+using LlmGateway.UsageWorker.Authentication;
+using LlmGateway.UsageWorker.Infrastructure;
+using LlmGateway.UsageWorker.Model;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmGateway.UsageWorker.Extensions;
+
+internal static class UsageWorkerExtensions
+{
+    public const string RedisConnectionName = "redis";
+    public const string DatabaseConnectionName = "llmgateway";
+
+    /// <summary>Everything the UsageWorker runs: clients, schema, ingestion, maintenance, spend rebuild, usage API.</summary>
+    public static IHostApplicationBuilder AddUsageWorker(this IHostApplicationBuilder builder)
+    {
+        builder.AddRedisClient(RedisConnectionName);
+        builder.AddNpgsqlDataSource(DatabaseConnectionName);
+        builder.AddSchemaMigrations(UsageSchema.Component, UsageSchema.Migrations);
+
+        var services = builder.Services;
+        services.AddOptions<UsageWorkerOptions>().BindConfiguration(UsageWorkerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName);
+        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.SectionName);
+        services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
+        services.AddOptions<PricingOptions>().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton(provider => PriceTable.Create(provider.GetRequiredService<IOptions<PricingOptions>>().Value));
+        services.AddSingleton<UsageEventParser>();
+        services.AddSingleton<UsageWorkerMetrics>();
+        services.AddSingleton(provider => new UsageStream(
+            provider.GetRequiredService<IConnectionMultiplexer>(),
+            builder.Configuration.GetConnectionString(RedisConnectionName)
+                ?? throw new InvalidOperationException($"ConnectionStrings:{RedisConnectionName} is not set."),
+            provider.GetRequiredService<IOptions<UsageWorkerOptions>>(),
+            provider.GetRequiredService<ILogger<UsageStream>>()));
+        services.AddSingleton<UsageStore>();
+        services.AddSingleton<UsageQueries>();
+        services.AddHostedService<UsageIngestionService>();
+        services.AddHostedService<StreamMaintenanceService>();
+        services.AddHostedService<SpendCounterRebuilder>();
+
+        services.AddHttpClient<CallerAuthenticator>((provider, client) =>
+        {
+            client.BaseAddress = provider.GetRequiredService<IOptions<UsageWorkerOptions>>().Value.TokenServiceUrl;
+            client.Timeout = TimeSpan.FromSeconds(10);
+        });
+
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        });
+        return builder;
+    }
+
+    /// <summary>Unhandled failures still answer in Anthropic's error shape, never an HTML page or an empty 500.</summary>
+    public static WebApplication UseUsageApiErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var result = failure is Npgsql.NpgsqlException
+                ? ApiError.StoreUnavailable(context)
+                : ApiError.Result(context, StatusCodes.Status500InternalServerError, "api_error", "Internal error.");
+            await result.ExecuteAsync(context);
+        }));
+        app.Use((context, next) =>
+        {
+            context.Response.Headers["request-id"] = ApiError.RequestIdOf(context);
+            return next(context);
+        });
+        return app;
+    }
+}

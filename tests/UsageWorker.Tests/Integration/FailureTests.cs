@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using LlmGateway.AppHost.Orchestration;
+using LlmGateway.Contracts;
+using StackExchange.Redis;
+
+namespace LlmGateway.UsageWorker.Tests.Integration;
+
+[Collection(UsageAppCollection.Name)]
+public sealed class FailureTests(UsageAppFixture fixture)
+{
+    [Fact]
+    public async Task A_worker_killed_in_the_middle_of_a_batch_leaves_exactly_N_rows()
+    {
+        const int n = 30_000;
+        var now = DateTimeOffset.UtcNow;
+        var events = Enumerable.Range(0, n).Select(i => new TestEvent($"kill-{i}", now, $"kill-cred-{i % 7}", Input: i % 1000, Output: 1 + i % 300)).ToList();
+        await fixture.AddEventsAsync(events.Select(e => e.Fields()));
+
+        // Wait until a replica holds entries it has read but not yet acknowledged (a batch in flight, and the next
+        // ones prefetched), then kill that replica without warning.
+        ProjectInstance? victim = null;
+        long victimPending = 0;
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            if (await fixture.CountRowsAsync("kill-") < 1000)
+            {
+                return false;
+            }
+
+            var consumers = (RedisResult[])(await fixture.Db.ExecuteAsync("XINFO", "CONSUMERS", RedisKeys.UsageStream, RedisKeys.UsageConsumerGroup))!;
+            foreach (var consumer in consumers.Select(c => (string[])c!))
+            {
+                var pending = long.Parse(consumer[3], System.Globalization.CultureInfo.InvariantCulture);
+                var holder = fixture.App.Instances.OfType<ProjectInstance>()
+                    .FirstOrDefault(i => i.Resource.Name == "usageworker" && consumer[1].EndsWith("-" + i.ProcessId, StringComparison.Ordinal));
+                if (pending > 0 && holder is not null)
+                {
+                    (victim, victimPending) = (holder, pending);
+                    return true;
+                }
+            }
+
+            return false;
+        }, TimeSpan.FromSeconds(30)), "no replica was caught with a batch in flight");
+
+        var pid = victim!.ProcessId!.Value;
+        using (var process = Process.GetProcessById(pid))
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        // The other replica (and the restarted one) take its entries over: nothing lost, nothing doubled.
+        await fixture.WaitForStoredAsync("kill-", n, TimeSpan.FromSeconds(120));
+        Assert.Equal(n, await fixture.CountRowsAsync("kill-"));
+        Assert.Equal(n, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_hourly WHERE credential_id LIKE 'kill-cred-%'"));
+        Assert.Equal(n, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_daily WHERE credential_id LIKE 'kill-cred-%'"));
+        Assert.Equal(events.Sum(e => e.ExpectedCostNanoUsd()), await fixture.ScalarAsync<long>("SELECT sum(cost_nano_usd) FROM usage_daily WHERE credential_id LIKE 'kill-cred-%'"));
+        Assert.Equal(events.Sum(e => e.Input), await fixture.ScalarAsync<long>("SELECT sum(input_tokens) FROM usage_hourly WHERE credential_id LIKE 'kill-cred-%'"));
+        Assert.True(victimPending > 0);
+
+        await fixture.App.WaitForResourceHealthyAsync("usageworker");
+        Assert.NotEqual(pid, victim.ProcessId);
+        Assert.Contains(fixture.App.GetLogs("usageworker"), line => line.Contains("Took over", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PostgreSQL_stopped_for_a_while_under_traffic_then_exactly_N_rows_and_nothing_dead_lettered()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var deadBefore = await DeadLetterCountAsync();
+        await fixture.AddEventsAsync(Enumerable.Range(0, 200).Select(i => new TestEvent($"pgdown-{i}", now, "pgdown-cred").Fields()));
+        await fixture.App.StopResourceAsync("postgres");
+        try
+        {
+            // Traffic keeps arriving while the database is away.
+            for (var burst = 0; burst < 5; burst++)
+            {
+                await fixture.AddEventsAsync(Enumerable.Range(0, 400).Select(i => new TestEvent($"pgdown-{200 + burst * 400 + i}", now, "pgdown-cred").Fields()));
+                await Task.Delay(300);
+            }
+
+            // The workers stay up and say they are not ready.
+            using var health = await fixture.Worker(1).GetAsync("/health");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
+
+            // A worker that (re)starts while PostgreSQL is down does not crash: it waits for it.
+            var victim = fixture.WorkerInstance(0);
+            var pid = victim.ProcessId!.Value;
+            using (var process = Process.GetProcessById(pid))
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+
+            Assert.True(await Eventually.TrueAsync(async () =>
+            {
+                if (victim.ProcessId == pid || victim.State != ResourceState.Running)
+                {
+                    return false;
+                }
+
+                using var alive = await fixture.Worker(0).GetAsync("/alive");
+                return alive.IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(30)), "the restarted worker did not come up while PostgreSQL was down");
+            using var notReady = await fixture.Worker(0).GetAsync("/health");
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        }
+        finally
+        {
+            await fixture.App.StartResourceAsync("postgres");
+        }
+
+        await fixture.WaitForStoredAsync("pgdown-", 2200, TimeSpan.FromSeconds(90));
+        Assert.Equal(2200, await fixture.CountRowsAsync("pgdown-"));
+        Assert.Equal(2200, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_daily WHERE credential_id = 'pgdown-cred'"));
+        Assert.Equal(deadBefore, await DeadLetterCountAsync());
+        await fixture.App.WaitForResourceHealthyAsync("usageworker");
+    }
+
+    private async Task<long> DeadLetterCountAsync()
+    {
+        try
+        {
+            return (long)await fixture.Db.ExecuteAsync("XLEN", RedisKeys.UsageDeadLetterStream);
+        }
+        catch (RedisServerException)
+        {
+            return 0;
+        }
+    }
+}
