@@ -33,6 +33,7 @@ public static class LlmGatewayApp
         var usageWorker = model.AddProject("usageworker", "UsageWorker")
             .WithReference(redis)
             .WithReference(database)
+            .WithReference(tokenService)
             .WithEnvironment("Admin__BootstrapKey", adminKey);
 
         var gateway = model.AddProject("gateway", "Gateway")
