@@ -23,7 +23,8 @@ internal readonly struct CredentialHash : IEquatable<CredentialHash>
 
     public static CredentialHash Compute(ReadOnlySpan<char> credential)
     {
-        Span<byte> utf8 = stackalloc byte[256];
+        // Gateway credentials are 57 ASCII characters; external keys at most 1024 (validated configuration).
+        Span<byte> utf8 = stackalloc byte[1024];
         if (Encoding.UTF8.GetMaxByteCount(credential.Length) > utf8.Length)
         {
             utf8 = new byte[Encoding.UTF8.GetMaxByteCount(credential.Length)];

@@ -13,12 +13,17 @@ internal enum CredentialPresence
 /// <summary>
 /// Takes the caller's credential from <c>x-api-key</c> or <c>Authorization: Bearer</c>. Claude Code's
 /// <c>apiKeyHelper</c> sends both; the first well-formed one wins. No I/O: a malformed value is rejected here.
+/// Well-formed means a gateway credential (prefix and checksum) or a key matching a configured external pattern.
 /// </summary>
 internal static class CredentialHeaders
 {
     public const string ApiKey = "x-api-key";
 
-    public static CredentialPresence Read(IHeaderDictionary headers, out ReadOnlySpan<char> credential, out CredentialKind kind)
+    public static CredentialPresence Read(IHeaderDictionary headers, out ReadOnlySpan<char> credential, out CredentialKind kind) =>
+        Read(headers, [], out credential, out kind);
+
+    public static CredentialPresence Read(
+        IHeaderDictionary headers, IReadOnlyList<ExternalKeyPattern> externalPatterns, out ReadOnlySpan<char> credential, out CredentialKind kind)
     {
         credential = default;
         kind = default;
@@ -29,7 +34,7 @@ internal static class CredentialHeaders
         {
             presence = CredentialPresence.Malformed;
             var value = apiKey.Count == 1 ? apiKey[0].AsSpan().Trim() : default;
-            if (CredentialFormat.TryParse(value, out kind))
+            if (IsWellFormed(value, externalPatterns, out kind))
             {
                 credential = value;
                 return CredentialPresence.WellFormed;
@@ -44,7 +49,7 @@ internal static class CredentialHeaders
             if (value.Length > 7 && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             {
                 var token = value[7..].TrimStart();
-                if (CredentialFormat.TryParse(token, out kind))
+                if (IsWellFormed(token, externalPatterns, out kind))
                 {
                     credential = token;
                     return CredentialPresence.WellFormed;
@@ -53,5 +58,17 @@ internal static class CredentialHeaders
         }
 
         return presence;
+    }
+
+    private static bool IsWellFormed(ReadOnlySpan<char> value, IReadOnlyList<ExternalKeyPattern> externalPatterns, out CredentialKind kind)
+    {
+        if (CredentialFormat.TryParse(value, out kind))
+        {
+            return true;
+        }
+
+        // External keys are registered as API keys; the projection tells the real kind.
+        kind = CredentialKind.ApiKey;
+        return externalPatterns.Count > 0 && ExternalKeyPattern.MatchesAny(externalPatterns, value);
     }
 }

@@ -26,6 +26,7 @@ internal static class GatewayServiceExtensions
         AddValidatedOptions<CredentialCacheOptions, CredentialCacheOptionsValidator>(services, CredentialCacheOptions.SectionName);
         AddValidatedOptions<UsageOptions, UsageOptionsValidator>(services, UsageOptions.SectionName);
         AddValidatedOptions<ControlPlaneOptions, ControlPlaneOptionsValidator>(services, ControlPlaneOptions.SectionName);
+        AddValidatedOptions<ExternalKeyOptions, ExternalKeyOptionsValidator>(services, ExternalKeyOptions.SectionName);
 
         // The proxy adds no Server header of its own; the upstream's is forwarded.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);

@@ -1,6 +1,8 @@
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Errors;
+using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Pipeline;
 
@@ -18,8 +20,10 @@ internal readonly record struct CallerAuthentication(CredentialProjection? Crede
 /// Hot-path steps 1–4 for data-plane routes: take the credential from the headers, reject a malformed one without
 /// I/O, resolve it (cache → Redis → TokenService), and check expiry, kind and the route allowlist.
 /// </summary>
-internal sealed class CallerAuthenticator(CredentialResolver resolver, TimeProvider time)
+internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<ExternalKeyOptions> externalKeys, TimeProvider time)
 {
+    private readonly List<ExternalKeyPattern> _externalPatterns = externalKeys.Value.Patterns;
+
     private static readonly CallerAuthentication Missing = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
         "x-api-key header is required (or Authorization: Bearer).");
 
@@ -41,7 +45,7 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, TimeProvi
     public ValueTask<CallerAuthentication> AuthenticateAsync(HttpContext context)
     {
         CredentialHash hash;
-        switch (CredentialHeaders.Read(context.Request.Headers, out var credential, out _))
+        switch (CredentialHeaders.Read(context.Request.Headers, _externalPatterns, out var credential, out _))
         {
             case CredentialPresence.Missing:
                 return ValueTask.FromResult(Missing);

@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LlmGateway.Contracts;
 using Anthropic;
 using LlmGateway.AppHost.Testing;
 using LlmGateway.Contracts.Credentials;
@@ -65,8 +69,44 @@ public sealed class AppFixture : IAsyncLifetime
         Directory.Delete(_spool, recursive: true);
     }
 
-    public Task<(string Secret, CredentialProjection Projection)> CreateCredentialAsync(IReadOnlyList<string>? models = null) =>
-        TestCredentials.CreateAsync(Redis, models);
+    /// <summary>
+    /// Creates an API key the way an operator does: TokenService's admin API, called on the gateway's public address
+    /// with the bootstrap admin key. Returns the secret and the projection TokenService wrote to Redis.
+    /// </summary>
+    public async Task<(string Secret, CredentialProjection Projection)> CreateCredentialAsync(
+        IReadOnlyList<string>? models = null, string kind = "api_key", string? agentName = null, string? ttl = null)
+    {
+        using var http = Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/credentials")
+        {
+            Content = JsonContent.Create(new Dictionary<string, object?>
+            {
+                ["kind"] = kind,
+                ["name"] = "gateway test",
+                ["owner"] = new Dictionary<string, string> { ["type"] = "organization", ["id"] = "org_gw_tests" },
+                ["models"] = models ?? ["*"],
+                ["agent_name"] = agentName,
+                ["ttl"] = ttl,
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", App.GetParameter("admin-key"));
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var created = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var secret = created.RootElement.GetProperty("secret").GetString()!;
+        var projection = await Redis.GetDatabase().StringGetAsync(RedisKeys.Credential(CredentialFormat.Hash(secret)));
+        Assert.False(projection.IsNull, "TokenService did not project the new credential");
+        return (secret, JsonSerializer.Deserialize<CredentialProjection>((string)projection!)!);
+    }
+
+    /// <summary>An admin call through the gateway's public address.</summary>
+    public async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path)
+    {
+        using var http = Http();
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", App.GetParameter("admin-key"));
+        return await http.SendAsync(request);
+    }
 
     /// <summary>The official SDK pointed at the gateway: only the base URL and the key differ from production use.</summary>
     public AnthropicClient Sdk(string secret, IReadOnlyDictionary<string, string>? headers = null, int maxRetries = 0) => new()

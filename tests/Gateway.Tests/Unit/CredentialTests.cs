@@ -51,6 +51,22 @@ public class CredentialTests
         Assert.Equal(CredentialPresence.Malformed, CredentialHeaders.Read(new HeaderDictionary { ["x-api-key"] = new[] { secret, secret } }, out _, out _));
     }
 
+    [Fact]
+    public void An_external_key_is_well_formed_only_when_it_matches_a_configured_pattern()
+    {
+        var key = "sk_live_" + new string('A', 30);
+        var headers = new HeaderDictionary { ["Authorization"] = "Bearer " + key };
+        Assert.Equal(CredentialPresence.Malformed, CredentialHeaders.Read(headers, out _, out _));
+
+        var patterns = new[] { new ExternalKeyPattern { Prefix = "sk_live_" } };
+        Assert.Equal(CredentialPresence.WellFormed, CredentialHeaders.Read(headers, patterns, out var credential, out _));
+        Assert.Equal(key, credential.ToString());
+        Assert.Equal(CredentialFormat.Hash(key), CredentialHash.Compute(credential).ToHex());
+
+        var tooShort = new HeaderDictionary { ["x-api-key"] = "sk_live_short" };
+        Assert.Equal(CredentialPresence.Malformed, CredentialHeaders.Read(tooShort, patterns, out _, out _));
+    }
+
     [Theory]
     [InlineData("0", CredentialKind.ApiKey)]
     [InlineData("\"ApiKey\"", CredentialKind.ApiKey)]
