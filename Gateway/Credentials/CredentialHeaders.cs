@@ -60,6 +60,27 @@ internal static class CredentialHeaders
         return presence;
     }
 
+    /// <summary>
+    /// The caller's credential as it may appear in logs (<c>prefix…last4</c>), for rejected requests only: the
+    /// redaction happens here, at the type that reads the secret, never at a log call.
+    /// </summary>
+    public static string Describe(IHeaderDictionary headers)
+    {
+        var apiKey = headers[ApiKey];
+        if (apiKey.Count > 0)
+        {
+            return CredentialFormat.Redact(apiKey[0].AsSpan().Trim());
+        }
+
+        var authorization = headers[HeaderNames.Authorization].ToString().AsSpan().Trim();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return CredentialFormat.Redact(authorization[7..].Trim());
+        }
+
+        return authorization.IsEmpty ? "(none)" : "(not a bearer credential)";
+    }
+
     private static bool IsWellFormed(ReadOnlySpan<char> value, IReadOnlyList<ExternalKeyPattern> externalPatterns, out CredentialKind kind)
     {
         if (CredentialFormat.TryParse(value, out kind))

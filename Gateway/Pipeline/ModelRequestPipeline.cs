@@ -41,7 +41,7 @@ internal sealed partial class ModelRequestPipeline(
         var auth = await authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {
-            LogRejected(logger, requestId, route.Path, auth.Status, auth.ErrorType!, "-");
+            LogUnauthenticated(logger, requestId, route.Path, auth.Status, auth.ErrorType!, CredentialHeaders.Describe(context.Request.Headers));
             await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
             return;
         }
@@ -367,6 +367,9 @@ internal sealed partial class ModelRequestPipeline(
 
     [LoggerMessage(1402, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {CredentialId})")]
     private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credentialId);
+
+    [LoggerMessage(1404, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
+    private static partial void LogUnauthenticated(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 
     [LoggerMessage(1403, LogLevel.Information, "{RequestId} {Route} {Model} → {Status} {ErrorType} in {LatencyMs:F1} ms (credential {CredentialId})")]
     private static partial void LogFailed(ILogger logger, string requestId, string route, string model, int status, string errorType,

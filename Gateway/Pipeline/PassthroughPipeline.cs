@@ -33,7 +33,7 @@ internal sealed partial class PassthroughPipeline(
         var auth = await authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {
-            LogRejected(logger, requestId, context.Request.Path.Value ?? "/", auth.Status, auth.ErrorType!);
+            LogRejected(logger, requestId, context.Request.Path.Value ?? "/", auth.Status, auth.ErrorType!, CredentialHeaders.Describe(context.Request.Headers));
             await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
             return;
         }
@@ -133,8 +133,8 @@ internal sealed partial class PassthroughPipeline(
         }
     }
 
-    [LoggerMessage(1501, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType}")]
-    private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType);
+    [LoggerMessage(1501, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
+    private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 }
 
 /// <summary>Usage events for requests that consume no tokens.</summary>

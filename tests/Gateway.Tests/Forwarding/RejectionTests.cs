@@ -185,10 +185,14 @@ public sealed class RejectionTests(SmallBodyGatewayFixture fixture) : IClassFixt
     {
         var (secret, _) = await fixture.CreateCredentialAsync(models: ["none"]);
         await Assert.ThrowsAsync<AnthropicForbiddenException>(() => Sdk(apiKey: secret).Messages.Create(Hello()));
-        await Assert.ThrowsAsync<AnthropicUnauthorizedException>(() => Sdk(apiKey: secret[..^2] + "zz").Messages.Create(Hello()));
+        var tampered = secret[..^2] + "zz";
+        await Assert.ThrowsAsync<AnthropicUnauthorizedException>(() => Sdk(apiKey: tampered).Messages.Create(Hello()));
         var logs = string.Join("\n", fixture.Gateway.Logs.Lines);
         Assert.NotEmpty(logs);
-        Assert.DoesNotContain(secret[8..], logs);
+        Assert.DoesNotContain(secret[8..^4], logs);
+        Assert.DoesNotContain(tampered[8..^4], logs);
+        // A rejected caller is identifiable in the logs only by prefix…last4.
+        Assert.Contains(CredentialFormat.Redact(tampered), logs);
         Assert.DoesNotContain(TestSecrets.UpstreamKey, logs);
     }
 

@@ -94,9 +94,26 @@ public sealed class AppFixture : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         using var created = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var secret = created.RootElement.GetProperty("secret").GetString()!;
-        var projection = await Redis.GetDatabase().StringGetAsync(RedisKeys.Credential(CredentialFormat.Hash(secret)));
-        Assert.False(projection.IsNull, "TokenService did not project the new credential");
-        return (secret, JsonSerializer.Deserialize<CredentialProjection>((string)projection!)!);
+
+        // Right after a Redis restart TokenService may still be reconnecting; it re-projects on its own shortly.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var projection = await Redis.GetDatabase().StringGetAsync(RedisKeys.Credential(CredentialFormat.Hash(secret)));
+                if (!projection.IsNull)
+                {
+                    return (secret, JsonSerializer.Deserialize<CredentialProjection>((string)projection!)!);
+                }
+            }
+            catch (RedisConnectionException)
+            {
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "TokenService did not project the new credential");
+            await Task.Delay(50);
+        }
     }
 
     /// <summary>An admin call through the gateway's public address.</summary>

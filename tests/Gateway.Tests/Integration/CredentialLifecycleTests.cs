@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Anthropic.Exceptions;
+using Anthropic.Models.Messages;
+using LlmGateway.AppHost.Testing;
+using LlmGateway.Gateway.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace LlmGateway.Gateway.Tests.Integration;
+
+[CollectionDefinition(Name)]
+public sealed class ReplicatedAppCollection : ICollectionFixture<ReplicatedAppFixture>
+{
+    public const string Name = "whole app, two gateways";
+}
+
+/// <summary>The whole app with two gateway replicas, and external <c>sk_live_</c> keys accepted by TokenService and the gateways.</summary>
+public sealed class ReplicatedAppFixture : IAsyncLifetime
+{
+    private readonly string _spool = Directory.CreateTempSubdirectory("gw-app2-spool-").FullName;
+
+    public DistributedApplication App { get; private set; } = null!;
+    public ConnectionMultiplexer Redis { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        App = await DistributedApplicationTestingBuilder.Create()
+            .WithResources("gateway")
+            .WithReplicas("gateway", 2)
+            .WithEnvironment("gateway", "ExternalKeys__Patterns__0__Prefix", "sk_live_")
+            .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
+            .WithEnvironment("tokenservice", "ExternalKeys__Patterns__0__Prefix", "sk_live_")
+            .StartAsync(timeout.Token);
+        Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
+    }
+
+    public async Task DisposeAsync()
+    {
+        Redis?.Dispose();
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
+        Directory.Delete(_spool, recursive: true);
+    }
+
+    public Uri Gateway(int replica) => App.GetEndpoint("gateway", replica);
+
+    public Anthropic.AnthropicClient Sdk(int replica, string secret, bool bearer = false) => new()
+    {
+        ApiKey = bearer ? null : secret,
+        AuthToken = bearer ? secret : null,
+        BaseUrl = Gateway(replica).ToString().TrimEnd('/'),
+        MaxRetries = 0,
+    };
+
+    public async Task<JsonDocument> AdminAsync(HttpMethod method, string path, object? body = null, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        using var http = new HttpClient { BaseAddress = Gateway(0) };
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", App.GetParameter("admin-key"));
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{method} {path}: {(int)response.StatusCode} {text}");
+        return JsonDocument.Parse(text.Length == 0 ? "{}" : text);
+    }
+}
+
+[Collection(ReplicatedAppCollection.Name)]
+public sealed class CredentialLifecycleTests(ReplicatedAppFixture app)
+{
+    private static readonly MessageCreateParams Ask = new()
+    {
+        Model = "claude-haiku-4-5",
+        MaxTokens = 16,
+        Messages = [new UserMessageParam { Content = "hi" }],
+    };
+
+    [Fact]
+    public async Task Revoked_credential_is_rejected_by_every_gateway_instance()
+    {
+        using var created = await app.AdminAsync(HttpMethod.Post, "/admin/credentials",
+            new { name = "to revoke", owner = new { type = "organization", id = "org_lifecycle" } }, HttpStatusCode.Created);
+        var id = created.RootElement.GetProperty("id").GetString()!;
+        var secret = created.RootElement.GetProperty("secret").GetString()!;
+
+        // Both instances know (and cache) the credential.
+        await app.Sdk(0, secret).Messages.Create(Ask);
+        await app.Sdk(1, secret).Messages.Create(Ask);
+
+        using (await app.AdminAsync(HttpMethod.Post, $"/admin/credentials/{id}/revoke", new { reason = "test" }))
+        {
+        }
+
+        // The revocation broadcast reaches both caches (pub/sub is asynchronous, so allow it a moment to land).
+        foreach (var replica in new[] { 0, 1 })
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (true)
+            {
+                try
+                {
+                    await app.Sdk(replica, secret).Messages.Create(Ask);
+                    Assert.True(DateTime.UtcNow < deadline, $"gateway {replica} still accepts a revoked credential");
+                    await Task.Delay(20);
+                }
+                catch (AnthropicUnauthorizedException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_agent_token_minted_through_the_gateway_works_and_is_attributed_to_its_agent()
+    {
+        using var created = await app.AdminAsync(HttpMethod.Post, "/admin/credentials",
+            new { owner = new { type = "organization", id = "org_agents" }, models = new[] { "claude-haiku-*" } }, HttpStatusCode.Created);
+        var parent = created.RootElement.GetProperty("secret").GetString()!;
+
+        // creddy's flow: POST /v1/tokens on the proxy with the parent credential.
+        using var http = new HttpClient { BaseAddress = app.Gateway(1) };
+        using var mint = new HttpRequestMessage(HttpMethod.Post, "/v1/tokens") { Content = JsonContent.Create(new { ttl = "1h", agent_name = "my-agent" }) };
+        mint.Headers.TryAddWithoutValidation("x-api-key", parent);
+        using var minted = await http.SendAsync(mint);
+        Assert.True(minted.IsSuccessStatusCode, await minted.Content.ReadAsStringAsync());
+        using var token = JsonDocument.Parse(await minted.Content.ReadAsStringAsync());
+        var agentToken = token.RootElement.GetProperty("token").GetString()!;
+        Assert.StartsWith("lgw_agt_", agentToken);
+
+        await app.Sdk(0, agentToken, bearer: true).Messages.Create(Ask);
+        await Assert.ThrowsAsync<AnthropicForbiddenException>(() => app.Sdk(0, agentToken).Messages.Create(Ask with { Model = "claude-opus-4-6" }));
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var events = await UsageStream.ReadAllAsync(app.Redis);
+            var mine = events.Where(e => e.GetValueOrDefault("agent_name") == "my-agent" && e.GetValueOrDefault("owner_id") == "org_agents").ToList();
+            if (mine.Count == 2)
+            {
+                Assert.All(mine, e => Assert.Equal("agent_token", e["credential_kind"]));
+                Assert.Contains(mine, e => e["status"] == "200");
+                Assert.Contains(mine, e => e["status"] == "403");
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{mine.Count} usage events for the agent");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_registered_external_key_works_and_an_unregistered_one_does_not()
+    {
+        var registered = "sk_live_" + Guid.NewGuid().ToString("N");
+        using (await app.AdminAsync(HttpMethod.Post, "/admin/credentials",
+                   new { external_key = registered, owner = new { type = "organization", id = "customer-1" } }, HttpStatusCode.Created))
+        {
+        }
+
+        var message = await app.Sdk(1, registered, bearer: true).Messages.Create(Ask);
+        Assert.NotEmpty(message.Content);
+        await Assert.ThrowsAsync<AnthropicUnauthorizedException>(
+            () => app.Sdk(1, "sk_live_" + Guid.NewGuid().ToString("N"), bearer: true).Messages.Create(Ask));
+    }
+}
