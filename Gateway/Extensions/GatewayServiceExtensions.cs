@@ -7,6 +7,7 @@ using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +29,15 @@ internal static class GatewayServiceExtensions
         AddValidatedOptions<ControlPlaneOptions, ControlPlaneOptionsValidator>(services, ControlPlaneOptions.SectionName);
         AddValidatedOptions<ExternalKeyOptions, ExternalKeyOptionsValidator>(services, ExternalKeyOptions.SectionName);
 
-        // The proxy adds no Server header of its own; the upstream's is forwarded.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+        {
+            // The proxy adds no Server header of its own; the upstream's is forwarded.
+            kestrel.AddServerHeader = false;
+            // Routes that read a body enforce Gateway:MaxRequestBodyBytes themselves (413 in Anthropic's shape);
+            // Kestrel's own limit stays as a backstop for every other route, never below the gateway's.
+            var limit = kestrel.Limits.MaxRequestBodySize ?? long.MaxValue;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(limit, gateway.Value.MaxRequestBodyBytes + 1L);
+        });
 
         services.TryAddSingleton(TimeProvider.System);
 

@@ -1,4 +1,5 @@
 using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Usage;
@@ -13,6 +14,7 @@ internal sealed partial class UsageDispatcher(
     UsageEmitter emitter,
     UsageSpool spool,
     UsageStreamWriter stream,
+    GatewayTelemetry telemetry,
     IOptions<UsageOptions> options,
     ILogger<UsageDispatcher> logger) : BackgroundService
 {
@@ -144,6 +146,7 @@ internal sealed partial class UsageDispatcher(
             LogSpooling(logger, spool.Directory);
         }
 
+        telemetry.UsageSpooled.Add(count);
         LogSpooled(logger, count);
     }
 
