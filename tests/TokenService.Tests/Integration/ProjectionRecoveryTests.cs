@@ -63,7 +63,22 @@ public sealed class ProjectionRecoveryTests(TokenServiceApp service)
         try
         {
             // Ready (Degraded is 200): the Gateway's introspection fallback needs TokenService most when Redis is down.
-            var health = await service.Http.GetAsync("/health");
+            // The Redis check notices the outage on its next probe, not at the instant the process stops.
+            HttpResponseMessage health;
+            using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            {
+                while (true)
+                {
+                    health = await service.Http.GetAsync("/health", patience.Token);
+                    if (await health.Content.ReadAsStringAsync(patience.Token) != "Healthy")
+                    {
+                        break;
+                    }
+
+                    await Task.Delay(100, patience.Token);
+                }
+            }
+
             Assert.Equal(HttpStatusCode.OK, health.StatusCode);
             Assert.Equal("Degraded", await health.Content.ReadAsStringAsync());
 

@@ -116,9 +116,22 @@ public sealed class UsageApiTests(UsageAppFixture fixture)
         using var oversized = await Send("/admin/stats", new string('k', 600));
         await AssertErrorAsync(oversized, HttpStatusCode.Unauthorized, "authentication_error", "Invalid credential.");
 
-        // Not in Redis, and TokenService (not started here) cannot be asked: unknown is not the same as invalid.
-        using var unverifiable = await Send("/admin/stats", CredentialFormat.Generate(CredentialKind.AdminKey));
-        await AssertErrorAsync(unverifiable, HttpStatusCode.ServiceUnavailable, "api_error", "cannot be verified right now");
+        // Well-formed but unknown: not in Redis, and TokenService (asked through discovery) does not know it either.
+        var unknownKey = CredentialFormat.Generate(CredentialKind.AdminKey);
+        using var unknown = await Send("/admin/stats", unknownKey);
+        await AssertErrorAsync(unknown, HttpStatusCode.Unauthorized, "authentication_error", "");
+
+        // Not in Redis and TokenService cannot be asked: unknown is not the same as invalid.
+        await fixture.App.StopResourceAsync("tokenservice");
+        try
+        {
+            using var unverifiable = await Send("/admin/stats", unknownKey);
+            await AssertErrorAsync(unverifiable, HttpStatusCode.ServiceUnavailable, "api_error", "cannot be verified right now");
+        }
+        finally
+        {
+            await fixture.App.StartResourceAsync("tokenservice");
+        }
 
         // The bootstrap key works as a bearer token as well.
         using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/stats");
