@@ -40,7 +40,10 @@ public static class LlmGatewayApp
             .WithExternalHttpEndpoint(configuration.GetValue("Ports:gateway", DefaultGatewayPort))
             .WithReference(redis)
             .WithReference(tokenService)
-            .WithReference(usageWorker);
+            .WithReference(usageWorker)
+            // Usage events wait here while Redis is down; the folder belongs to this app's state, so an aborted run's
+            // leftovers are replayed into the same Redis on the next start, never into another app's.
+            .WithEnvironment("Gateway__Usage__SpoolDirectory", ctx => ctx.DataDirectory("gateway-spool"));
 
         if (demoMode)
         {

@@ -84,4 +84,10 @@ public abstract class EnvironmentContext
     public abstract string? ConnectionString(IResourceWithConnectionString resource);
     /// <summary>The base URL of an endpoint of a project, as another project would address it.</summary>
     public abstract string EndpointUrl(ProjectResource project, string endpointName = "http");
+
+    /// <summary>
+    /// A durable folder of this app run for a service's local data (run mode: under the state folder); null where
+    /// the platform provides one (publish mode: the service's own default, a volume).
+    /// </summary>
+    public abstract string? DataDirectory(string name);
 }

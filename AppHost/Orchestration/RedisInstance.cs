@@ -34,8 +34,9 @@ public sealed class RedisInstance(RedisResource redis, ResourceLog log, RunConte
             .AppendLine("daemonize no")
             .AppendLine("logfile \"\"")
             // The usage stream must survive a Redis restart: append-only file, fsync every second, plus snapshots.
-            .AppendLine(durable ? "appendonly yes" : "appendonly no")
-            .AppendLine("appendfsync everysec")
+            // Throw-away apps (tests) keep the file but leave flushing to the OS: a stop and start keeps the data.
+            .AppendLine("appendonly yes")
+            .AppendLine(durable ? "appendfsync everysec" : "appendfsync no")
             .AppendLine(durable ? "save 60 1" : "save \"\"")
             .ToString();
         await File.WriteAllTextAsync(config, settings, ct).ConfigureAwait(false);

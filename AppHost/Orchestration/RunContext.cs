@@ -51,6 +51,8 @@ public sealed class RunContext(DistributedApplicationModel model, AppHostOptions
     public override string EndpointUrl(ProjectResource project, string endpointName = "http") =>
         $"http://127.0.0.1:{PortFor(project, endpointName).ToString(CultureInfo.InvariantCulture)}";
 
+    public override string DataDirectory(string name) => Path.Combine(Options.StateDirectory, name);
+
     public T Instance<T>(Resource resource) where T : ResourceInstance => (T)Instances[resource][0];
 
     /// <summary>The environment of a project process, following Aspire's run-mode conventions.</summary>

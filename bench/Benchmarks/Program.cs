@@ -1,0 +1,43 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using LlmGateway.AppHost.Testing;
+using LlmGateway.Benchmarks;
+
+// The gateway's cost against the direct path, in one run: the same load generator drives the upstream simulator
+// directly and through the Gateway (auth, limits and usage events on; Redis and PostgreSQL real).
+//   dotnet run -c Release --project bench/Benchmarks [-- --quick] [--output bench-results/latest.json]
+var quick = args.Contains("--quick");
+var outputIndex = Array.IndexOf(args, "--output");
+var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
+var scale = quick ? 0.2 : 1.0;
+
+Console.WriteLine($"Starting the app (Redis, PostgreSQL, TokenService, UsageWorker, Gateway, simulator) in {BuildInfoText()}...");
+await using var app = await DistributedApplicationTestingBuilder.Create().StartAsync();
+var report = new Report();
+var session = await BenchSession.CreateAsync(app);
+
+await Scenarios.SerialLatencyAsync(session, report, requests: (int)(4000 * scale));
+await Scenarios.ThroughputAsync(session, report, concurrency: 64, duration: TimeSpan.FromSeconds(10 * scale));
+await Scenarios.StreamingAsync(session, report, streams: (int)(200 * scale));
+await Scenarios.MemoryAsync(session, report, openStreams: 1000);
+await Scenarios.UsagePipelineAsync(session, report, events: (int)(200_000 * scale));
+
+Console.WriteLine();
+Console.WriteLine(report.Table());
+var environment = new JsonObject
+{
+    ["machine"] = Environment.MachineName,
+    ["cores"] = Environment.ProcessorCount,
+    ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+    ["runtime"] = Environment.Version.ToString(),
+    ["configuration"] = LlmGateway.AppHost.BuildInfo.Configuration,
+    ["quick"] = quick,
+    ["utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+};
+report.WriteJson(output, environment);
+Console.WriteLine($"JSON written to {Path.GetFullPath(output)}");
+return 0;
+
+static string BuildInfoText() => LlmGateway.AppHost.BuildInfo.Configuration +
+    (LlmGateway.AppHost.BuildInfo.Configuration == "Release" ? "" : " (numbers from a Debug build are not representative: use -c Release)");
