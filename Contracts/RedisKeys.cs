@@ -36,10 +36,24 @@ public static class RedisKeys
 
     /// <summary>
     /// Settled spend of a budget scope in one period, an integer in nano-USD (INCRBY). <paramref name="scope"/> is
-    /// <c>cred</c> or <c>owner</c>; <paramref name="periodKey"/> comes from <see cref="BudgetPeriodKey"/>. The Gateway
-    /// settles into it; the UsageWorker can rebuild it from PostgreSQL after Redis was lost.
+    /// <see cref="BudgetScopeCredential"/>, <see cref="BudgetScopeOwner"/> or <see cref="BudgetScopeMinted"/>;
+    /// <paramref name="periodKey"/> comes from <see cref="BudgetPeriodKey"/>. The Gateway settles every priced request
+    /// into all three periods (<c>total</c>, the day and the month of the request's start, UTC) of each scope it belongs
+    /// to; the UsageWorker can rebuild the <c>cred</c> and <c>owner</c> counters from PostgreSQL after Redis was lost.
     /// </summary>
     public static string BudgetSpent(string scope, string id, string periodKey) => $"lgw:budget:{scope}:{id}:{periodKey}";
+
+    /// <summary>Spend of the credential itself (usage events with <c>credential_id</c> = id).</summary>
+    public const string BudgetScopeCredential = "cred";
+
+    /// <summary>Spend of every credential of an owner (usage events with <c>owner_id</c> = id).</summary>
+    public const string BudgetScopeOwner = "owner";
+
+    /// <summary>
+    /// Spend of the tokens minted from a credential, at any depth (not its own). A credential's budget covers its own
+    /// spend plus this. Not rebuilt by the UsageWorker yet: usage events do not carry the lineage.
+    /// </summary>
+    public const string BudgetScopeMinted = "minted";
 
     /// <summary>
     /// String, present while the <see cref="BudgetSpent"/> counters are complete. The UsageWorker sets it after

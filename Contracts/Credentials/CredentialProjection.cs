@@ -24,7 +24,22 @@ public sealed record CredentialProjection
     [JsonPropertyName("expires_at")] public DateTimeOffset? ExpiresAt { get; init; }
     [JsonPropertyName("parent_id")] public string? ParentId { get; init; }
 
+    /// <summary>
+    /// The credentials this one was minted from, nearest first (parent, grandparent, …), each with its own limits.
+    /// Null or empty for a credential that was not minted. The Gateway charges a request to the credential and to every
+    /// ancestor, so tokens minted from one credential can never together exceed its limits.
+    /// </summary>
+    [JsonPropertyName("ancestors")] public IReadOnlyList<CredentialAncestor>? Ancestors { get; init; }
+
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } e && e <= now;
+}
+
+/// <summary>A credential in the lineage of a minted one: whose limits (beyond the defaults of its kind) also apply.</summary>
+public sealed record CredentialAncestor
+{
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("kind")] public required CredentialKind Kind { get; init; }
+    [JsonPropertyName("limits")] public CredentialLimits Limits { get; init; } = new();
 }
 
 /// <summary>Who a credential belongs to, for attribution and per-owner limits.</summary>

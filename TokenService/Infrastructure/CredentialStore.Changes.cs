@@ -64,7 +64,11 @@ public sealed partial class CredentialStore
             }
         }
 
-        var stored = child with { Owner = parent.Owner };
+        var stored = child with
+        {
+            Owner = parent.Owner,
+            Ancestors = [new CredentialAncestor { Id = parent.Id, Kind = parent.Kind, Limits = parent.Scope.Limits }, .. parent.Ancestors ?? []],
+        };
         await InsertAsync(connection, transaction, stored);
         await projector.ProjectAsync(stored);
         await transaction.CommitAsync();
@@ -217,6 +221,15 @@ public sealed partial class CredentialStore
         await AppendAuditAsync(connection, transaction, audit with { Details = Merge(audit.Details, new { revoked_descendants = revoke.Count }) });
         await projector.ProjectChangeAsync(stored);
         await projector.RemoveAsync(revoke);
+        if (stored.Scope.Limits != current.Scope.Limits)
+        {
+            // Every token minted from it carries its limits in its lineage (read after the UPDATE above).
+            foreach (var kept in fits.Values.Where(d => d.Id != stored.Id))
+            {
+                await projector.ProjectChangeAsync(kept);
+            }
+        }
+
         await transaction.CommitAsync();
         return new UpdateOutcome(UpdateResult.Updated, stored, revoke.Count);
     }

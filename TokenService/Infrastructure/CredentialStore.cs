@@ -1,3 +1,4 @@
+using System.Text.Json;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Model;
 using Npgsql;
@@ -21,9 +22,22 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
         SELECT c.id, c.hash, c.kind, c.hint, c.name, c.external, c.owner_type, c.owner_id, o.name, o.organization_id,
                c.parent_id, c.agent_name, c.device_id, c.app_version, c.models, c.routes,
                c.requests_per_minute, c.tokens_per_minute, c.max_concurrent, c.budget_usd, c.budget_period,
-               c.created_at, c.created_by, c.expires_at, c.revoked_at, c.revoked_by, c.revocation_reason, c.replaced_by, c.version
+               c.created_at, c.created_by, c.expires_at, c.revoked_at, c.revoked_by, c.revocation_reason, c.replaced_by, c.version,
+               CASE WHEN c.parent_id IS NOT NULL THEN (
+                   WITH RECURSIVE chain(id, parent_id, kind, rpm, tpm, concurrent, budget, period, depth) AS (
+                       SELECT a.id, a.parent_id, a.kind, a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
+                              a.budget_usd, a.budget_period, 1
+                       FROM credentials a WHERE a.id = c.parent_id
+                       UNION ALL
+                       SELECT a.id, a.parent_id, a.kind, a.requests_per_minute, a.tokens_per_minute, a.max_concurrent,
+                              a.budget_usd, a.budget_period, chain.depth + 1
+                       FROM credentials a JOIN chain ON a.id = chain.parent_id
+                       WHERE chain.depth < 32)
+                   SELECT json_agg(json_build_array(id, kind, rpm, tpm, concurrent, budget, period) ORDER BY depth) FROM chain)
+               END
         FROM credentials c JOIN owners o ON o.type = c.owner_type AND o.id = c.owner_id
         """;
+
 
     public async Task<Credential?> FindByHashAsync(string hash, CancellationToken cancellationToken)
     {
@@ -120,7 +134,37 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
         RevocationReason = NullableString(r, 26),
         ReplacedBy = NullableString(r, 27),
         Version = r.GetInt32(28),
+        Ancestors = r.IsDBNull(29) ? null : ReadAncestors(r.GetString(29)),
     };
+
+    /// <summary>
+    /// The lineage column: <c>[[id, kind, rpm, tpm, concurrent, budget, period], …]</c>, nearest ancestor first, at most 32
+    /// (minting chains are short; the bound only stops a corrupt cycle).
+    /// </summary>
+    private static List<CredentialAncestor> ReadAncestors(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var ancestors = new List<CredentialAncestor>(document.RootElement.GetArrayLength());
+        foreach (var row in document.RootElement.EnumerateArray())
+        {
+            static int? Int(JsonElement e) => e.ValueKind == JsonValueKind.Number ? e.GetInt32() : null;
+            ancestors.Add(new CredentialAncestor
+            {
+                Id = row[0].GetString()!,
+                Kind = KindNames.Parse(row[1].GetString()!),
+                Limits = new CredentialLimits
+                {
+                    RequestsPerMinute = Int(row[2]),
+                    TokensPerMinute = Int(row[3]),
+                    MaxConcurrent = Int(row[4]),
+                    BudgetUsd = row[5].ValueKind == JsonValueKind.Number ? Normalize(row[5].GetDecimal()) : null,
+                    BudgetPeriod = row[6].ValueKind == JsonValueKind.String ? row[6].GetString() : null,
+                },
+            });
+        }
+
+        return ancestors;
+    }
 
     // numeric(20,6) comes back with six decimals (10.000000); show what was stored (10).
     private static decimal Normalize(decimal value) => value / 1.000000000000000000000000000000000m;

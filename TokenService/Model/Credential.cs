@@ -22,6 +22,9 @@ public sealed record Credential
     /// <summary>The credential this one was minted from; its scope and expiry bound this one's.</summary>
     public string? ParentId { get; init; }
 
+    /// <summary>The lineage: the parent, its parent, …, each with its limits (read with the credential; null when not minted).</summary>
+    public IReadOnlyList<CredentialAncestor>? Ancestors { get; init; }
+
     public string? AgentName { get; init; }
     public string? DeviceId { get; init; }
     public string? AppVersion { get; init; }
@@ -63,6 +66,7 @@ public sealed record Credential
         Limits = Scope.Limits,
         ExpiresAt = ExpiresAt,
         ParentId = ParentId,
+        Ancestors = Ancestors is { Count: > 0 } ? Ancestors : null,
     };
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using LlmGateway.Contracts.Credentials;
 using Npgsql;
 
 namespace LlmGateway.TokenService.Tests.Integration;
@@ -97,6 +98,41 @@ public sealed class MintingTests(TokenServiceApp service)
 
         Assert.Contains("expired at", (await service.MintAsync(secret, "{}")).AssertError(HttpStatusCode.Unauthorized, "authentication_error"), StringComparison.Ordinal);
         Assert.Equal("The credential has expired.", (await service.IntrospectAsync(secret)).AssertError(HttpStatusCode.NotFound, "not_found"));
+    }
+
+    [Fact]
+    public async Task A_minted_token_carries_its_lineage_with_each_ancestors_limits_and_follows_changes_to_them()
+    {
+        var (keyId, keySecret) = await service.CreateAsync("""
+            {"owner":{"type":"organization","id":"lineage-org"},
+             "limits":{"requests_per_minute":60,"tokens_per_minute":5000,"max_concurrent":4,"budget_usd":2.5,"budget_period":"daily"}}
+            """);
+        var agent = await service.MintAsync(keySecret, """{"ttl":"1h","agent_name":"planner"}""");
+        agent.AssertStatus(HttpStatusCode.OK);
+        var agentSecret = agent.Body.GetProperty("token").GetString()!;
+        var agentId = agent.Body.GetProperty("id").GetString()!;
+        var worker = await service.MintAsync(agentSecret, """{"ttl":"30m","agent_name":"worker","limits":{"requests_per_minute":30}}""");
+        worker.AssertStatus(HttpStatusCode.OK);
+        var workerSecret = worker.Body.GetProperty("token").GetString()!;
+
+        Assert.Null((await service.ProjectionAsync(keySecret))!.Ancestors);
+        var workerProjection = (await service.ProjectionAsync(workerSecret))!;
+        Assert.Equal([agentId, keyId], workerProjection.Ancestors!.Select(a => a.Id));
+        Assert.Equal([CredentialKind.AgentToken, CredentialKind.ApiKey], workerProjection.Ancestors!.Select(a => a.Kind));
+        var expectedKeyLimits = new CredentialLimits { RequestsPerMinute = 60, TokensPerMinute = 5000, MaxConcurrent = 4, BudgetUsd = 2.5m, BudgetPeriod = "daily" };
+        Assert.Equal(expectedKeyLimits, workerProjection.Ancestors![1].Limits);
+        Assert.Equal(expectedKeyLimits, workerProjection.Ancestors![0].Limits); // the agent token copied its parent's limits
+        Assert.Equal(30, workerProjection.Limits.RequestsPerMinute);
+        var introspected = (await service.IntrospectAsync(workerSecret)).Body.GetProperty("ancestors");
+        Assert.Equal(keyId, introspected[1].GetProperty("id").GetString());
+
+        // Widening the key keeps its tokens, and their projections show the key's new limits.
+        (await service.AdminAsync(HttpMethod.Patch, $"/admin/credentials/{keyId}",
+            """{"limits":{"requests_per_minute":100,"tokens_per_minute":5000,"max_concurrent":4,"budget_usd":2.5,"budget_period":"daily"}}""")).AssertStatus(HttpStatusCode.OK);
+        var updated = (await service.ProjectionAsync(workerSecret))!;
+        Assert.Equal(100, updated.Ancestors![1].Limits.RequestsPerMinute);
+        Assert.Equal(60, updated.Ancestors![0].Limits.RequestsPerMinute);
+        Assert.Equal(100, (await service.ProjectionAsync(agentSecret))!.Ancestors!.Single().Limits.RequestsPerMinute);
     }
 
     [Theory]
