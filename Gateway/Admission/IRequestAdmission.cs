@@ -20,7 +20,11 @@ internal interface IRequestAdmission
     ValueTask SettleAsync(AdmissionTicket ticket, AdmissionOutcome outcome);
 }
 
-/// <summary>What admission decides on: who is calling, which route and model, and the most output it may cost.</summary>
+/// <summary>
+/// What admission decides on: who is calling, which route and model, and the most output it may cost.
+/// <paramref name="MeteredTokens"/> is false for routes that consume no tokens (count_tokens): only requests/min and
+/// concurrency apply to them.
+/// </summary>
 internal readonly record struct AdmissionRequest(
     string RequestId,
     CredentialProjection Credential,
@@ -28,11 +32,13 @@ internal readonly record struct AdmissionRequest(
     string? Model,
     int? MaxTokens,
     bool Stream,
-    int RequestBodyBytes);
+    int RequestBodyBytes,
+    bool MeteredTokens = true);
 
 /// <summary>
-/// Admission's answer. A refusal carries the HTTP status (429, or 402/403 for budgets), the Anthropic error type and
-/// message, and optionally a <c>retry-after</c>.
+/// Admission's answer. A refusal carries the HTTP status (429 for rate limits, 402 for budgets, 503 when limits cannot
+/// be checked), the Anthropic error type and message, and optionally a <c>retry-after</c>. Either may carry the
+/// rate-limit headers the response gets.
 /// </summary>
 internal readonly record struct AdmissionDecision(
     bool Admitted,
@@ -42,10 +48,12 @@ internal readonly record struct AdmissionDecision(
     string? Message = null,
     TimeSpan? RetryAfter = null)
 {
-    public static AdmissionDecision Admit(AdmissionTicket? ticket) => new(true, ticket);
+    public RateLimitHeaders? Headers { get; init; }
 
-    public static AdmissionDecision Refuse(int status, string errorType, string message, TimeSpan? retryAfter = null) =>
-        new(false, null, status, errorType, message, retryAfter);
+    public static AdmissionDecision Admit(AdmissionTicket? ticket, RateLimitHeaders? headers = null) => new(true, ticket) { Headers = headers };
+
+    public static AdmissionDecision Refuse(int status, string errorType, string message, TimeSpan? retryAfter = null, RateLimitHeaders? headers = null) =>
+        new(false, null, status, errorType, message, retryAfter) { Headers = headers };
 }
 
 /// <summary>What an admitted request holds (concurrency slot, budget reservation), given back at settlement.</summary>

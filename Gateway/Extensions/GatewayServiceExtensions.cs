@@ -2,6 +2,7 @@ using LlmGateway.Gateway.Apis;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Forwarding;
+using LlmGateway.Gateway.Limits;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
@@ -17,7 +18,7 @@ internal static class GatewayServiceExtensions
 {
     private const string CorsPolicy = "gateway";
 
-    /// <summary>Everything the gateway registers: options, credential resolution, forwarding, usage, telemetry.</summary>
+    /// <summary>Everything the gateway registers: options, credential resolution, forwarding, limits, usage, telemetry.</summary>
     public static WebApplicationBuilder AddGatewayServices(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -74,6 +75,9 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<UsageStreamWriter>();
         services.AddHostedService<UsageDispatcher>();
 
+        // Limits and budgets (the pipeline's admission step)
+        services.AddLimits();
+
         // Pipelines
         services.AddSingleton<GatewayTelemetry>();
         services.AddSingleton<CallerAuthenticator>();
@@ -107,7 +111,9 @@ internal static class GatewayServiceExtensions
 
                 policy.AllowAnyHeader()
                     .WithMethods("GET", "POST", "DELETE", "HEAD", "OPTIONS")
-                    .WithExposedHeaders("request-id", "upstream-request-id", "retry-after", "x-should-retry")
+                    .WithExposedHeaders("request-id", "upstream-request-id", "retry-after", "x-should-retry",
+                        "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset",
+                        "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset")
                     .SetPreflightMaxAge(cors.PreflightMaxAge);
             });
         });
@@ -124,6 +130,7 @@ internal static class GatewayServiceExtensions
         }
 
         app.MapGatewayHealth();
+        app.MapLimitsAdminApi();
         app.MapControlPlaneApi();
         app.MapAnthropicApi();
         app.MapAnthropicNotFound();

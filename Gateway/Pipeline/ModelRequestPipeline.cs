@@ -99,10 +99,12 @@ internal sealed partial class ModelRequestPipeline(
             if (admission is not null)
             {
                 var decision = await admission.AdmitAsync(
-                    new AdmissionRequest(requestId, exchange.Credential, route.Path, request.Model, request.MaxTokens, request.Stream, body.Length),
+                    new AdmissionRequest(requestId, exchange.Credential, route.Path, request.Model, request.MaxTokens, request.Stream, body.Length,
+                        route.MeteredTokens),
                     aborted);
                 if (!decision.Admitted)
                 {
+                    decision.Headers?.Apply(context.Response.Headers);
                     if (decision.RetryAfter is { } retryAfter)
                     {
                         context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -115,6 +117,7 @@ internal sealed partial class ModelRequestPipeline(
 
                 exchange.Ticket = decision.Ticket;
                 exchange.Admitted = true;
+                decision.Headers?.ApplyWhenStarting(context.Response);
             }
 
             var eventReader = request.Stream ? new SseUsageReader(modelNames) : null;

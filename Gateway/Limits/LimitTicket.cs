@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using LlmGateway.Gateway.Admission;
+
+namespace LlmGateway.Gateway.Limits;
+
+/// <summary>Where an admitted request holds its slots: in Redis, in this instance's fallback, or nowhere (nothing limited).</summary>
+internal enum TicketStore
+{
+    None,
+    Redis,
+    Local,
+}
+
+/// <summary>What an admitted request holds until it is settled.</summary>
+internal sealed class LimitTicket(LimitPlan plan, string requestId, TicketStore store, long window) : AdmissionTicket
+{
+    private int _settled;
+
+    public LimitPlan Plan { get; } = plan;
+
+    public string RequestId { get; } = requestId;
+
+    public TicketStore Store { get; } = store;
+
+    /// <summary>The one-minute window the request was counted in (its tokens are corrected there).</summary>
+    public long Window { get; } = window;
+
+    /// <summary>True the first time only: settlement happens exactly once.</summary>
+    public bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
+}
+
+/// <summary>The requests this instance holds leases for in Redis, renewed by <see cref="LimitMaintenance"/> while they run.</summary>
+internal sealed class LeaseRegistry
+{
+    private readonly ConcurrentDictionary<LimitTicket, byte> _tickets = new(ReferenceEqualityComparer.Instance);
+
+    public int Count => _tickets.Count;
+
+    public void Add(LimitTicket ticket) => _tickets.TryAdd(ticket, 0);
+
+    public void Remove(LimitTicket ticket) => _tickets.TryRemove(ticket, out _);
+
+    /// <summary>Each (subject base, request id) lease held now.</summary>
+    public List<(string Base, string RequestId)> Leases()
+    {
+        var leases = new List<(string, string)>();
+        foreach (var ticket in _tickets.Keys)
+        {
+            foreach (var subject in ticket.Plan.Subjects)
+            {
+                leases.Add((subject.Base, ticket.RequestId));
+            }
+        }
+
+        return leases;
+    }
+}
