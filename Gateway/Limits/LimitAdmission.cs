@@ -40,6 +40,22 @@ internal sealed partial class LimitAdmission(
             return AdmissionDecision.Admit(null);
         }
 
+        try
+        {
+            return await AdmitCoreAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // Never a 500: a request whose limits could not be evaluated is refused the way an outage refuses it.
+            LogAdmitFailed(logger, request.RequestId, ex);
+            Rejected("unavailable", null);
+            return AdmissionDecision.Refuse(503, AnthropicErrors.Api, "Limits could not be checked for this request. Retry shortly.",
+                _options.RedisRetryInterval);
+        }
+    }
+
+    private async Task<AdmissionDecision> AdmitCoreAsync(AdmissionRequest request)
+    {
         var plan = planner.Plan(request);
         if (plan.ChecksBudget && plan.Price is null)
         {
@@ -292,6 +308,9 @@ internal sealed partial class LimitAdmission(
         (nanoUsd / SubjectNano).ToString("0.######", CultureInfo.InvariantCulture);
 
     private const decimal SubjectNano = LimitSubject.NanoPerUsd;
+
+    [LoggerMessage(1510, LogLevel.Error, "{RequestId}: checking limits failed")]
+    private static partial void LogAdmitFailed(ILogger logger, string requestId, Exception exception);
 
     [LoggerMessage(1511, LogLevel.Error, "{RequestId}: settling limits failed; its slots expire with their leases")]
     private static partial void LogSettleFailed(ILogger logger, string requestId, Exception exception);

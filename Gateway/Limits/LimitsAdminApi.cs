@@ -18,7 +18,7 @@ namespace LlmGateway.Gateway.Limits;
 /// </summary>
 /// <remarks>
 /// <code>
-/// {"id","kind","status","parent_id","owner":{…},"limits":{as set on the credential},
+/// {"id","kind","status","parent_id","owner":{…},"models","routes","expires_at","limits":{as set on the credential},"enabled",
 ///  "enforced":[{"scope":"credential"|"ancestor"|"owner","id","kind",
 ///     "requests_per_minute":{"limit","source","used","remaining","reset"}|null,
 ///     "tokens_per_minute":{"limit","source","used","remaining","reset"}|null,
@@ -143,6 +143,21 @@ internal sealed partial class CredentialLimitsView(
         writer.WriteString("type", projection.Owner.Type);
         writer.WriteString("id", projection.Owner.Id);
         writer.WriteEndObject();
+        writer.WriteStartArray("models");
+        foreach (var model in projection.Models)
+        {
+            writer.WriteStringValue(model);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteStartArray("routes");
+        foreach (var route in projection.Routes)
+        {
+            writer.WriteStringValue(route);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteString("expires_at", projection.ExpiresAt is { } expiresAt ? Rfc3339(expiresAt) : null);
         writer.WritePropertyName("limits");
         WriteLimits(writer, projection.Limits);
         writer.WriteBoolean("enabled", options.Value.Enabled);

@@ -351,6 +351,27 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
     }
 
     [Fact]
+    public async Task The_official_sdk_raises_a_payment_required_error_for_an_exhausted_budget_and_does_not_retry_it()
+    {
+        var (_, secret) = await app.CreateKeyAsync(new { budget_usd = 0 });
+        var seen = new ResponseRecorder();
+        var client = new AnthropicClient
+        {
+            ApiKey = secret,
+            BaseUrl = app.App.GetEndpoint("gateway", 1).ToString().TrimEnd('/'),
+            MaxRetries = 2, // the default: it would retry a 429
+            Handlers = [seen],
+        };
+
+        var error = await Assert.ThrowsAsync<AnthropicPaymentRequiredException>(() => client.Messages.Create(
+            new MessageCreateParams { Model = Model, MaxTokens = 8, Messages = [new UserMessageParam { Content = "budget" }] }));
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, error.StatusCode);
+        Assert.Contains("Budget exhausted", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, seen.Count);
+    }
+
+    [Fact]
     public async Task Tokens_minted_from_a_key_share_its_limits_on_every_instance_and_the_admin_view_shows_the_lineage()
     {
         const string body = """{"model":"claude-haiku-4-5","max_tokens":8,"messages":[{"role":"user","content":"minted"}]}""";
@@ -488,6 +509,8 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
         private readonly ConcurrentQueue<HttpResponseHeaders> _responses = new();
 
         public HttpResponseHeaders Last => _responses.Last();
+
+        public int Count => _responses.Count;
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
