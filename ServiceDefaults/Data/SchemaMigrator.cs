@@ -26,7 +26,7 @@ public sealed record SchemaMigration(int Version, string Name, string Sql);
 /// </summary>
 /// <remarks>
 /// The table and checksum (SHA-256 of the SQL with normalized line endings, trimmed) are the ones TokenService's
-/// original runner writes, so either can take over a database the other migrated.
+/// earlier runner wrote, so databases it migrated are taken over as they are.
 /// Registered with <see cref="SchemaMigrationExtensions.AddSchemaMigrations"/>, it runs in the background at start-up and
 /// retries until PostgreSQL answers (the service starts even when the database is down); the readiness check
 /// <c>{component}_schema</c> stays unhealthy until the schema is current, and code that needs the schema awaits
@@ -37,7 +37,7 @@ public sealed partial class SchemaMigrator
 {
     /// <summary>
     /// Guards the creation of the shared <c>schema_migrations</c> table across components: "lgw_migr", the key
-    /// TokenService's original runner holds while it migrates.
+    /// TokenService's earlier runner held while it migrated.
     /// </summary>
     public const long BookkeepingLockKey = 0x6C67775F6D696772;
 

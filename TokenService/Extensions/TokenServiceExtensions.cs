@@ -1,4 +1,6 @@
 using System.Threading.RateLimiting;
+using LlmGateway.ServiceDefaults.Data;
+using LlmGateway.ServiceDefaults.HealthChecks;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
@@ -17,6 +19,9 @@ public static class TokenServiceExtensions
         // No Redis readiness check: TokenService must stay in rotation while Redis is down (see ProjectionHealthCheck).
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
         builder.AddNpgsqlDataSource("llmgateway");
+        // Migrates in the background (retrying until PostgreSQL answers) with readiness check tokenservice_schema;
+        // BootstrapAdminSyncService opens the credential store once it is done.
+        builder.AddSchemaMigrations(TokenServiceSchema.Component, TokenServiceSchema.Migrations);
 
         var services = builder.Services;
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
@@ -33,16 +38,15 @@ public static class TokenServiceExtensions
         services.AddSingleton<TokenServiceMetrics>();
         services.AddSingleton<BootstrapAdminKey>();
         services.AddSingleton<DatabaseReadiness>();
-        services.AddSingleton<SqlMigrationRunner>();
         services.AddSingleton<CredentialProjector>();
         services.AddSingleton<CredentialStore>();
         services.AddSingleton<CredentialReprojection>();
         services.AddSingleton<CredentialAuthenticator>();
-        services.AddHostedService<DatabaseInitializer>();
+        services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddHealthChecks()
-            .AddCheck<DatabaseReadiness>("credential-schema", tags: ["ready"])
-            .AddCheck<ProjectionHealthCheck>("credential-projection", tags: ["ready"]);
+            .AddCheck<DatabaseReadiness>("credential-store", tags: [HealthEndpointPaths.ReadyTag])
+            .AddCheck<ProjectionHealthCheck>("credential-projection", tags: [HealthEndpointPaths.ReadyTag]);
 
         services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         services.AddExceptionHandler<ApiExceptionHandler>();

@@ -1,23 +1,30 @@
+using LlmGateway.ServiceDefaults.Data;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace LlmGateway.TokenService.Infrastructure;
 
 /// <summary>
-/// Whether the schema is in place. TokenService starts (and serves introspection of the bootstrap admin key, health and
-/// clear 503s) while PostgreSQL is still unreachable; <see cref="DatabaseInitializer"/> marks it ready once migrations ran.
+/// Whether the credential store takes requests: the schema is migrated (<see cref="SchemaMigrator"/>, component
+/// <see cref="TokenServiceSchema.Component"/>) and the bootstrap admin key is stored (<see cref="BootstrapAdminSyncService"/>
+/// marks it ready). TokenService starts (and serves introspection of the bootstrap admin key, health and clear 503s)
+/// while PostgreSQL is still unreachable.
 /// </summary>
-public sealed class DatabaseReadiness : IHealthCheck
+public sealed class DatabaseReadiness([FromKeyedServices(TokenServiceSchema.Component)] SchemaMigrator migrator) : IHealthCheck
 {
     private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? startupError;
 
     public bool IsReady => ready.Task.IsCompleted;
 
-    /// <summary>Why the database is not ready yet (last start-up error), for the health report and 503 messages.</summary>
-    public string? LastError { get; set; }
+    /// <summary>Why the store is not ready yet (the last start-up error, migration or bootstrap key), for the health report and 503 messages.</summary>
+    public string? LastError => IsReady ? null : startupError ?? migrator.LastError;
+
+    /// <summary>Records why storing the bootstrap admin key failed (migration failures are the migrator's).</summary>
+    public void Failed(string reason) => startupError = reason;
 
     public void MarkReady()
     {
-        LastError = null;
+        startupError = null;
         ready.TrySetResult();
     }
 
@@ -25,8 +32,11 @@ public sealed class DatabaseReadiness : IHealthCheck
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(IsReady
-            ? HealthCheckResult.Healthy("Credential schema is up to date.")
-            : HealthCheckResult.Unhealthy($"Credential schema not applied yet: {LastError ?? "starting"}"));
+            ? HealthCheckResult.Healthy("The credential store is open.")
+            : new HealthCheckResult(context.Registration.FailureStatus,
+                migrator.IsMigrated
+                    ? $"Storing the bootstrap admin key: {LastError ?? "starting"}"
+                    : $"Waiting for the {TokenServiceSchema.Component} schema: {LastError ?? "starting"}"));
 }
 
 /// <summary>The credential database cannot serve the request now (unreachable, or migrations not applied yet): a 503.</summary>

@@ -1,8 +1,11 @@
+using LlmGateway.ServiceDefaults.Data;
+
 namespace LlmGateway.TokenService.Infrastructure;
 
 /// <summary>
-/// TokenService's tables, as versioned migrations (component <c>tokenservice</c>). Written idempotently as well, so a
-/// half-applied manual fix cannot wedge start-up. Never edit an applied migration; add the next version.
+/// TokenService's tables, as versioned migrations (component <c>tokenservice</c>), applied at start-up by ServiceDefaults'
+/// <see cref="SchemaMigrator"/>. Written idempotently as well, so a half-applied manual fix cannot wedge start-up. Never
+/// edit an applied migration; add the next version.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
@@ -17,7 +20,7 @@ public static class TokenServiceSchema
 {
     public const string Component = "tokenservice";
 
-    public static IReadOnlyList<SqlMigration> Migrations { get; } =
+    public static IReadOnlyList<SchemaMigration> Migrations { get; } =
     [
         new(1, "credentials, owners, devices, audit log", """
             CREATE TABLE IF NOT EXISTS owners (

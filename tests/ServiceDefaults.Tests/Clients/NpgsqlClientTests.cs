@@ -19,6 +19,9 @@ public sealed class PostgresServerFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = null!;
 
+    /// <summary>The running AppHost resources (stop and start <c>postgres</c> to simulate an outage).</summary>
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("Not started.");
+
     public async Task InitializeAsync()
     {
         _app = await DistributedApplicationTestingBuilder.Create().WithResources("llmgateway").StartAsync();

@@ -1,4 +1,14 @@
 using System.Net;
+using LlmGateway.Contracts.Credentials;
+using LlmGateway.TokenService.Extensions;
+using LlmGateway.TokenService.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace LlmGateway.TokenService.Tests.Integration;
 
@@ -33,6 +43,97 @@ public sealed class DatabaseOutageTests(TokenServiceApp service)
         {
             Assert.True(DateTime.UtcNow < deadline, $"still failing after PostgreSQL came back: {response.Text}");
             await Task.Delay(200);
+        }
+    }
+
+    [Fact]
+    public async Task Started_while_PostgreSQL_is_down_it_answers_writes_with_503_and_opens_once_the_schema_is_migrated()
+    {
+        // A second replica, in this process so that it can start while PostgreSQL is down (the AppHost starts a service
+        // only once its dependencies are healthy). Same database, Redis and admin key as the AppHost's replica.
+        const string Create = """{"name":"opened","owner":{"type":"user","id":"after-outage"}}""";
+        InProcessReplica? replica = null;
+        try
+        {
+            await service.App.StopResourceAsync("postgres");
+            try
+            {
+                replica = await InProcessReplica.StartAsync(service);
+                var create = await service.SendAsync(HttpMethod.Post, "/admin/credentials", Create, service.AdminKey, via: replica.Http);
+                Assert.Contains("not ready yet", create.AssertError(HttpStatusCode.ServiceUnavailable, "api_error"), StringComparison.Ordinal);
+                Assert.NotNull(create.Headers.RetryAfter);
+
+                var health = await replica.HealthAsync();
+                Assert.Equal(HealthStatus.Unhealthy, health.Entries["tokenservice_schema"].Status);
+                Assert.Equal(HealthStatus.Unhealthy, health.Entries["credential-store"].Status);
+                Assert.Equal(HttpStatusCode.OK, (await replica.Http.GetAsync("/alive")).StatusCode);
+                var introspect = $$"""{"hash":"{{CredentialFormat.Hash(service.AdminKey)}}"}""";
+                (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, via: replica.Http)).AssertStatus(HttpStatusCode.OK);
+            }
+            finally
+            {
+                await service.App.StartResourceAsync("postgres");
+            }
+
+            // The migrator retries in the background; once it reports migrated the bootstrap key is stored and the store opens.
+            await replica.Services.GetRequiredService<DatabaseReadiness>().WaitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+            var created = await service.SendAsync(HttpMethod.Post, "/admin/credentials", Create, service.AdminKey, via: replica.Http);
+            created.AssertStatus(HttpStatusCode.Created);
+            service.Secrets.Add(created.Body.GetProperty("secret").GetString()!);
+            var healthy = await replica.HealthAsync();
+            Assert.Equal(HealthStatus.Healthy, healthy.Entries["tokenservice_schema"].Status);
+            Assert.Equal(HealthStatus.Healthy, healthy.Entries["credential-store"].Status);
+            await service.WaitForDatabaseAsync();
+        }
+        finally
+        {
+            if (replica is not null)
+            {
+                await replica.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>TokenService built as Program.cs builds it, on a free port of 127.0.0.1.</summary>
+    private sealed class InProcessReplica(WebApplication app) : IAsyncDisposable
+    {
+        public HttpClient Http { get; } = new() { BaseAddress = new Uri(app.Urls.First()) };
+
+        public IServiceProvider Services => app.Services;
+
+        public static async Task<InProcessReplica> StartAsync(TokenServiceApp service)
+        {
+            var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+            {
+                ApplicationName = typeof(TokenServiceExtensions).Assembly.GetName().Name,
+                EnvironmentName = Environments.Production,
+            });
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:redis"] = await service.App.GetConnectionStringAsync("redis"),
+                ["ConnectionStrings:llmgateway"] = service.PostgresConnectionString,
+                ["Admin:BootstrapKey"] = service.AdminKey,
+            });
+            builder.AddServiceDefaults();
+            builder.AddTokenServiceServices();
+
+            var app = builder.Build();
+            app.UseTokenServiceConventions();
+            app.MapDefaultEndpoints();
+            app.MapTokenServiceApis();
+            await app.StartAsync();
+            return new InProcessReplica(app);
+        }
+
+        public Task<HealthReport> HealthAsync() => Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
     }
 }

@@ -71,7 +71,8 @@ public sealed class TokenServiceApp : IAsyncLifetime
     public Task<ApiResponse> AdminAsync(HttpMethod method, string path, string? json = null, string? clientAddress = null) =>
         SendAsync(method, path, json, AdminKey, clientAddress);
 
-    public async Task<ApiResponse> SendAsync(HttpMethod method, string path, string? json = null, string? credential = null, string? clientAddress = null, bool bearer = false)
+    /// <summary>Sends a request to TokenService (or, with <paramref name="via"/>, to another instance of it).</summary>
+    public async Task<ApiResponse> SendAsync(HttpMethod method, string path, string? json = null, string? credential = null, string? clientAddress = null, bool bearer = false, HttpClient? via = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (json is not null)
@@ -96,7 +97,7 @@ public sealed class TokenServiceApp : IAsyncLifetime
             request.Headers.Add("X-Forwarded-For", clientAddress);
         }
 
-        using var response = await Http.SendAsync(request);
+        using var response = await (via ?? Http).SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var body = text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
         return new ApiResponse(response.StatusCode, body, text, response.Headers);
@@ -151,6 +152,29 @@ public sealed class TokenServiceApp : IAsyncLifetime
             {
                 await Task.Delay(100);
             }
+        }
+    }
+
+    /// <summary>
+    /// After PostgreSQL was restarted: waits until TokenService's reads succeed again. Npgsql hands out pooled
+    /// connections without checking them, so each one opened before the restart fails one request (a 503); the idle
+    /// connections are handed out oldest first, so a few successes in a row mean all of them were replaced.
+    /// </summary>
+    public async Task WaitForDatabaseAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        for (var inARow = 0; inARow < 5;)
+        {
+            var response = await AdminAsync(HttpMethod.Get, "/admin/credentials?limit=1");
+            if (response.Status == System.Net.HttpStatusCode.OK)
+            {
+                inARow++;
+                continue;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"still failing after PostgreSQL came back: {response.Text}");
+            inARow = 0;
+            await Task.Delay(100);
         }
     }
 

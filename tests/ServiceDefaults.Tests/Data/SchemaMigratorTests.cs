@@ -1,16 +1,19 @@
 using LlmGateway.ServiceDefaults.Data;
-using LlmGateway.UsageWorker.Tests.Integration;
+using LlmGateway.ServiceDefaults.Tests.Clients;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace LlmGateway.UsageWorker.Tests.Data;
+namespace LlmGateway.ServiceDefaults.Tests.Data;
 
-/// <summary>ServiceDefaults' SchemaMigrator against the real PostgreSQL, each test in a fresh database.</summary>
-[Collection(UsageAppCollection.Name)]
-public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetime
+/// <summary>
+/// <see cref="SchemaMigrator"/> against a real PostgreSQL (the AppHost's <c>llmgateway</c> resource), each test in a
+/// fresh database so that it also starts without a <c>schema_migrations</c> table.
+/// </summary>
+public sealed class SchemaMigratorTests(PostgresServerFixture postgres) : IClassFixture<PostgresServerFixture>, IAsyncLifetime
 {
     private static readonly SchemaMigration[] History =
     [
@@ -23,21 +26,21 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
 
     public async Task InitializeAsync()
     {
-        await using (var admin = new NpgsqlConnection(fixture.DatabaseConnectionString))
+        await using (var admin = new NpgsqlConnection(postgres.ConnectionString))
         {
             await admin.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
             await create.ExecuteNonQueryAsync();
         }
 
-        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(fixture.DatabaseConnectionString) { Database = _database }.ConnectionString);
+        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Database = _database }.ConnectionString);
     }
 
     public async Task DisposeAsync()
     {
         await _dataSource.DisposeAsync();
         NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(fixture.DatabaseConnectionString);
+        await using var admin = new NpgsqlConnection(postgres.ConnectionString);
         await admin.OpenAsync();
         await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
         await drop.ExecuteNonQueryAsync();
@@ -46,7 +49,11 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
     [Fact]
     public async Task Migrations_apply_once_in_order_and_are_recorded()
     {
-        Assert.Equal(2, await Migrator(History).MigrateAsync());
+        var migrator = Migrator(History);
+        Assert.False(migrator.WhenMigrated().IsCompleted);
+
+        Assert.Equal(2, await migrator.MigrateAsync());
+        Assert.True(migrator.WhenMigrated().IsCompletedSuccessfully);
         Assert.Equal(0, await Migrator(History).MigrateAsync());
 
         Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM widgets"));
@@ -56,22 +63,22 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Replicas_starting_together_apply_each_migration_once()
+    public async Task Replicas_of_several_components_starting_together_on_an_empty_database_apply_each_migration_once()
     {
-        var migrators = Enumerable.Range(0, 8).Select(_ => Migrator(History)).ToList();
+        // Version 1 in both components: histories are kept apart by component, in one table that the first of them creates.
+        SchemaMigration[] other = [new(1, "gadgets", "CREATE TABLE gadgets (id int); INSERT INTO gadgets VALUES (1);")];
+        var migrators = Enumerable.Range(0, 6).Select(_ => Migrator(History))
+            .Concat(Enumerable.Range(0, 6).Select(_ => Migrator(other, "other")))
+            .ToList();
+
         var applied = await Task.WhenAll(migrators.Select(m => Task.Run(() => m.MigrateAsync())));
 
-        Assert.Equal(2, applied.Sum());
-        Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM widgets"));
+        Assert.Equal(3, applied.Sum());
         Assert.All(migrators, m => Assert.True(m.IsMigrated));
-    }
-
-    [Fact]
-    public async Task Components_keep_separate_histories_in_one_table()
-    {
-        await Migrator(History).MigrateAsync();
-        await Migrator([new(1, "gadgets", "CREATE TABLE gadgets (id int)")], "other").MigrateAsync();
-        Assert.Equal(3L, await ScalarAsync("SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM widgets"));
+        Assert.Equal(1L, await ScalarAsync("SELECT count(*) FROM gadgets"));
+        Assert.Equal("other:1,test:1,test:2", await ScalarAsync(
+            "SELECT string_agg(component || ':' || version, ',' ORDER BY component, version) FROM schema_migrations"));
     }
 
     [Fact]
@@ -105,7 +112,17 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
         Assert.Throws<ArgumentException>(() => Migrator([new(2, "b", "SELECT 1"), new(1, "a", "SELECT 1")]));
         Assert.Throws<ArgumentException>(() => Migrator([new(1, "a", "SELECT 1"), new(1, "again", "SELECT 1")]));
         Assert.Throws<ArgumentException>(() => Migrator([new(0, "zero", "SELECT 1")]));
-        Assert.Equal(3, Migrator([new(1, "a", "SELECT 1"), new(3, "c", "SELECT 1")]).TargetVersion);
+    }
+
+    [Fact]
+    public async Task Versions_may_skip_numbers()
+    {
+        var migrator = Migrator([History[0], History[1] with { Version = 5 }]);
+        Assert.Equal(5, migrator.TargetVersion);
+
+        Assert.Equal(2, await migrator.MigrateAsync());
+        Assert.True(migrator.IsMigrated);
+        Assert.Equal("1,5", await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"));
     }
 
     [Fact]
@@ -123,33 +140,44 @@ public sealed class SchemaMigratorTests(UsageAppFixture fixture) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task The_service_starts_with_PostgreSQL_down_and_is_unhealthy_until_migrated()
+    public void The_checksum_is_the_SHA256_of_the_trimmed_SQL_with_LF_line_endings()
+    {
+        // Pinned: databases migrated by earlier builds (TokenService's former runner) hold checksums of this exact formula.
+        Assert.Equal("17db4fd369edb9244b9f91d9aeed145c3d04ad8ba6e95d06247f07a63527d11a", SchemaMigrator.Checksum("SELECT 1;"));
+        Assert.Equal(SchemaMigrator.Checksum("CREATE TABLE a (x int);\nSELECT 1;"), SchemaMigrator.Checksum("\r\n  CREATE TABLE a (x int);\r\nSELECT 1;\r\n"));
+        Assert.NotEqual(SchemaMigrator.Checksum("CREATE TABLE a (x int);"), SchemaMigrator.Checksum("CREATE TABLE a (y int);"));
+        Assert.NotEqual(SchemaMigrator.Checksum("CREATE TABLE a (x  int);"), SchemaMigrator.Checksum("CREATE TABLE a (x int);"));
+    }
+
+    [Fact]
+    public async Task The_service_starts_with_PostgreSQL_down_is_unhealthy_and_migrates_once_it_is_back()
     {
         var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
         builder.Services.AddSingleton(_dataSource);
         builder.AddSchemaMigrations("test", History);
         using var host = builder.Build();
         var health = host.Services.GetRequiredService<HealthCheckService>();
         var migrator = host.Services.GetRequiredKeyedService<SchemaMigrator>("test");
 
-        await fixture.App.StopResourceAsync("postgres");
+        await postgres.App.StopResourceAsync("postgres");
         try
         {
             await host.StartAsync();
             var report = await health.CheckHealthAsync();
             Assert.Equal(HealthStatus.Unhealthy, report.Entries["test_schema"].Status);
+            Assert.Contains("schema of test not migrated yet", report.Entries["test_schema"].Description, StringComparison.Ordinal);
             Assert.False(migrator.IsMigrated);
         }
         finally
         {
-            await fixture.App.StartResourceAsync("postgres");
+            await postgres.App.StartResourceAsync("postgres");
         }
 
         await migrator.WhenMigrated().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(HealthStatus.Healthy, (await health.CheckHealthAsync()).Entries["test_schema"].Status);
         Assert.Equal(2L, await ScalarAsync("SELECT count(*) FROM widgets"));
         await host.StopAsync();
-        await fixture.App.WaitForResourceHealthyAsync("usageworker");
     }
 
     private SchemaMigrator Migrator(IReadOnlyList<SchemaMigration> migrations, string component = "test") =>
