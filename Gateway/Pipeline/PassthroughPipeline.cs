@@ -58,9 +58,9 @@ internal sealed partial class PassthroughPipeline(
                 return;
             }
 
-            if (IsBatchCreation(context.Request))
+            if (IsBatchCreation(context.Request) || IsJsonPost(context.Request))
             {
-                (status, errorType, body) = await ReadAndCheckBatchAsync(context, credential, requestId);
+                (status, errorType, body) = await ReadAndCheckModelsAsync(context, credential, requestId);
                 if (body is null)
                 {
                     return;
@@ -96,7 +96,19 @@ internal sealed partial class PassthroughPipeline(
         && request.Path.Value is { } path
         && path.TrimEnd('/').Equals("/v1/messages/batches", StringComparison.OrdinalIgnoreCase);
 
-    private async Task<(int Status, string? ErrorType, PooledBody? Body)> ReadAndCheckBatchAsync(
+    private static bool IsJsonPost(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method)
+        && request.ContentType is { } type
+        && type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Budgets are settled from the usage the Messages API reports; pass-through routes are not metered, so a
+    /// credential with a budget (its own or an ancestor's) may not spend through them.
+    /// </summary>
+    private static bool HasBudget(CredentialProjection credential) =>
+        credential.Limits.BudgetUsd is not null || credential.Ancestors?.Any(a => a.Limits.BudgetUsd is not null) == true;
+
+    private async Task<(int Status, string? ErrorType, PooledBody? Body)> ReadAndCheckModelsAsync(
         HttpContext context, CredentialProjection credential, string requestId)
     {
         BodyReadStatus read;
@@ -115,6 +127,40 @@ internal sealed partial class PassthroughPipeline(
             await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
                 $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
             return (413, AnthropicErrors.RequestTooLarge, null);
+        }
+
+        if (!IsBatchCreation(context.Request))
+        {
+            switch (TopLevelModel.Find(body!.Span, out var model))
+            {
+                case TopLevelModel.Verdict.None:
+                    return (0, null, body);
+                case TopLevelModel.Verdict.Malformed:
+                    body.Dispose();
+                    await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest,
+                        "The request body must be a JSON object that names \"model\" at most once.", requestId);
+                    return (400, AnthropicErrors.InvalidRequest, null);
+            }
+
+            if (!ModelPatterns.IsAllowed(credential.Models, model!))
+            {
+                body.Dispose();
+                await AnthropicErrors.WriteAsync(context, 403, AnthropicErrors.Permission, $"This credential is not allowed to use model '{model}'.", requestId);
+                return (403, AnthropicErrors.Permission, null);
+            }
+        }
+
+        if (HasBudget(credential))
+        {
+            body!.Dispose();
+            await AnthropicErrors.WriteAsync(context, 403, AnthropicErrors.Permission,
+                $"{context.Request.Path} is not metered by this gateway, so credentials with a budget cannot use it; use /v1/messages.", requestId);
+            return (403, AnthropicErrors.Permission, null);
+        }
+
+        if (!IsBatchCreation(context.Request))
+        {
+            return (0, null, body);
         }
 
         switch (BatchRequestModels.Check(body!.Span, credential.Models, modelNames, out var denied))
