@@ -1,89 +1,36 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using LlmGateway.AppHost.Testing;
 using StackExchange.Redis;
 
 namespace LlmGateway.Gateway.Tests.Infrastructure;
 
 /// <summary>
-/// A real redis-server process on a free port with its own data folder, password and append-only file, so that
-/// <see cref="StopAsync"/> / <see cref="StartAsync"/> simulate an outage and keep the data.
+/// A real Redis for in-process gateway tests, started by the AppHost's own resource code (password, append-only
+/// file), so that <see cref="StopAsync"/> / <see cref="StartAsync"/> simulate an outage on the same port and keep
+/// the data.
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private const string Executable = "/usr/bin/redis-server";
-    private readonly string _directory = Directory.CreateTempSubdirectory("gw-redis-").FullName;
-    private Process? _process;
+    private readonly DistributedApplication _app;
 
-    private RedisServer(int port)
+    private RedisServer(DistributedApplication app, string connectionString)
     {
-        Port = port;
-        Password = Guid.NewGuid().ToString("N");
+        _app = app;
+        ConnectionString = connectionString;
     }
 
-    public int Port { get; }
-
-    public string Password { get; }
-
-    public string ConnectionString => $"127.0.0.1:{Port},password={Password}";
+    public string ConnectionString { get; }
 
     public static async Task<RedisServer> StartNewAsync()
     {
-        var server = new RedisServer(FreePort());
-        await server.StartAsync();
-        return server;
+        var app = await DistributedApplicationTestingBuilder.Create().WithResources("redis").StartAsync();
+        return new RedisServer(app, (await app.GetConnectionStringAsync("redis"))!);
     }
 
-    public async Task StartAsync()
-    {
-        var start = new ProcessStartInfo(Executable)
-        {
-            ArgumentList =
-            {
-                "--port", Port.ToString(), "--bind", "127.0.0.1", "--requirepass", Password, "--dir", _directory,
-                "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+    public Task StartAsync() => _app.StartResourceAsync("redis");
 
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                await Task.Delay(20);
-            }
-        }
-    }
-
-    public async Task StopAsync()
-    {
-        if (_process is null)
-        {
-            return;
-        }
-
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        _process = null;
-    }
+    public Task StopAsync() => _app.StopResourceAsync("redis");
 
     public ConnectionMultiplexer Connect()
     {
@@ -99,15 +46,5 @@ public sealed class RedisServer : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
