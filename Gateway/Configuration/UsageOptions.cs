@@ -27,6 +27,14 @@ public sealed class UsageOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan ReplayInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the background writer gathers events after the first one arrives before it writes them, as one Redis
+    /// command, to the stream. Longer gathers larger batches (less Redis and CPU work per request); zero writes
+    /// whatever is queued at once. A full batch is written without waiting.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Longest wait for Redis to acknowledge a batch before it is spooled instead.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Options;
 namespace LlmGateway.Gateway.Usage;
 
 /// <summary>
-/// The single writer of usage events: drains the queue into the Redis stream in pipelined batches; while Redis is
+/// The single writer of usage events: drains the queue into the Redis stream in batches, each one Redis command
+/// (after the first event of a batch arrives it gathers for <see cref="UsageOptions.FlushInterval"/>, so a busy
+/// gateway writes a few batches a second rather than one command per request); while Redis is
 /// unavailable, and for as long as older entries wait in the spool, appends to the spool instead (so the stream
 /// receives entries in order), and replays the spool oldest first whenever Redis is back.
 /// On shutdown it drains the queue completely (to Redis, or to the spool if Redis does not answer in time).
@@ -20,6 +22,8 @@ internal sealed partial class UsageDispatcher(
 {
     private const int BatchSize = 256;
     private readonly TimeSpan _replayInterval = options.Value.ReplayInterval;
+    private readonly TimeSpan _flushInterval = options.Value.FlushInterval;
+    private volatile bool _stopping;
     private volatile bool _shuttingDownHard;
     private bool _spooling;
 
@@ -51,6 +55,12 @@ internal sealed partial class UsageDispatcher(
                 break;
             }
 
+            if (_flushInterval > TimeSpan.Zero && !_stopping && reader.Count < BatchSize)
+            {
+                // Gather: the requests behind this one join its batch.
+                await Task.Delay(_flushInterval, CancellationToken.None);
+            }
+
             batch.Clear();
             while (batch.Count < BatchSize && reader.TryRead(out var record))
             {
@@ -74,6 +84,7 @@ internal sealed partial class UsageDispatcher(
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         emitter.Complete();
         // If the host's shutdown budget runs out, stop waiting for Redis and put the rest on disk.
         await using var registration = cancellationToken.Register(() => _shuttingDownHard = true);
