@@ -59,7 +59,14 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
 
         await _redis.StopAsync();
         var during = await SendAsync(gateway, secret, 10);
-        Assert.NotEmpty(SpoolFiles());
+
+        // Events leave the request path through a queue flushed in batches: wait for the batch to land in the spool.
+        var spooled = DateTime.UtcNow.AddSeconds(10);
+        while (SpoolFiles().Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < spooled, "events written during the outage never reached the spool");
+            await Task.Delay(20);
+        }
 
         await _redis.StartAsync();
         var events = await UsageStream.WaitForCountAsync(redis, projection.Id, 11);
