@@ -59,7 +59,13 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
 
         await _redis.StopAsync();
         var during = await SendAsync(gateway, secret, 10);
-        Assert.NotEmpty(SpoolFiles());
+        // The background writer gathers events for Gateway:Usage:FlushInterval before it writes (here: spools) them.
+        var spooled = DateTime.UtcNow.AddSeconds(10);
+        while (SpoolFiles().Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < spooled, "events were not spooled while Redis was down");
+            await Task.Delay(10);
+        }
 
         await _redis.StartAsync();
         var events = await UsageStream.WaitForCountAsync(redis, projection.Id, 11);
