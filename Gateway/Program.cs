@@ -1,3 +1,4 @@
 using LlmGateway.Gateway;
 
+GatewayApplication.PreferInlineSocketCompletions();
 GatewayApplication.Build(args).Run();

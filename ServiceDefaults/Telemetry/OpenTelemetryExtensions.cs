@@ -18,9 +18,9 @@ public static class OpenTelemetryExtensions
     /// Aspire's telemetry defaults without OpenTelemetry.Extensions.Hosting: logs (formatted message and scopes),
     /// metrics (ASP.NET Core, Kestrel, HttpClient, runtime, <c>LlmGateway.*</c>) and traces (ASP.NET Core,
     /// HttpClient, <c>LlmGateway.*</c> and the application's own source), exported over OTLP only when
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set. The exporter and resource read the other standard variables
-    /// (<c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, <c>OTEL_EXPORTER_OTLP_HEADERS</c>, <c>OTEL_SERVICE_NAME</c>,
-    /// <c>OTEL_RESOURCE_ATTRIBUTES</c>, <c>OTEL_BSP_SCHEDULE_DELAY</c>, <c>OTEL_METRIC_EXPORT_INTERVAL</c>, …)
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set (without it, spans and metrics are not recorded at all). The
+    /// exporter and resource read the other standard variables (<c>OTEL_EXPORTER_OTLP_PROTOCOL</c>,
+    /// <c>OTEL_EXPORTER_OTLP_HEADERS</c>, <c>OTEL_SERVICE_NAME</c>, <c>OTEL_RESOURCE_ATTRIBUTES</c>, <c>OTEL_BSP_SCHEDULE_DELAY</c>, <c>OTEL_METRIC_EXPORT_INTERVAL</c>, …)
     /// from the application's configuration, so environment variables and any other source both work.
     /// Without OTEL_SERVICE_NAME the service name is the application name.
     /// </summary>
@@ -60,22 +60,27 @@ public static class OpenTelemetryExtensions
 
             var tracing = Sdk.CreateTracerProviderBuilder()
                 .ConfigureServices(s => s.AddSingleton(appConfiguration))
-                .ConfigureResource(ConfigureResource)
-                .AddSource(
-                    applicationName,
-                    ServiceDefaultsTelemetry.AspNetCoreActivitySource,
-                    ServiceDefaultsTelemetry.HttpClientActivitySource,
-                    ServiceDefaultsTelemetry.ApplicationSourcePattern);
+                .ConfigureResource(ConfigureResource);
 
             var metrics = Sdk.CreateMeterProviderBuilder()
                 .ConfigureServices(s => s.AddSingleton(appConfiguration))
-                .ConfigureResource(ConfigureResource)
-                .AddMeter(ServiceDefaultsTelemetry.Meters);
+                .ConfigureResource(ConfigureResource);
 
+            // Spans and measurements are only produced while something listens, so without an exporter the providers
+            // subscribe to nothing: recording every request's spans and histograms for no reader cost a proxy
+            // several percent of its CPU per request.
             if (useOtlpExporter)
             {
-                tracing.AddOtlpExporter();
-                metrics.AddOtlpExporter();
+                tracing
+                    .AddSource(
+                        applicationName,
+                        ServiceDefaultsTelemetry.AspNetCoreActivitySource,
+                        ServiceDefaultsTelemetry.HttpClientActivitySource,
+                        ServiceDefaultsTelemetry.ApplicationSourcePattern)
+                    .AddOtlpExporter();
+                metrics
+                    .AddMeter(ServiceDefaultsTelemetry.Meters)
+                    .AddOtlpExporter();
             }
 
             return new OpenTelemetryProviders(tracing.Build(), metrics.Build());

@@ -1,0 +1,96 @@
+using System.Globalization;
+using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Tests.Infrastructure;
+using LlmGateway.Gateway.Usage;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace LlmGateway.Gateway.Tests.Forwarding;
+
+/// <summary>A batch of usage entries reaches the stream in one Redis command, in order, field for field.</summary>
+public sealed class UsageStreamWriterTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _connection = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartNewAsync();
+        _connection = _redis.Connect();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _connection.Dispose();
+        await _redis.DisposeAsync();
+    }
+
+    private UsageStreamWriter CreateWriter() =>
+        new(_connection, Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(5) }));
+
+    private static string[] Entry(int n) => n % 2 == 0
+        ? ["request_id", "req_" + n, "model", "claude \"quoted\" \n ✓", "status", "200"]
+        : ["request_id", "req_" + n, "status", "499", "estimated", "1"];
+
+    private async Task<long> CommandCallsAsync(string command)
+    {
+        using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints()[0]);
+        var stats = await server.InfoRawAsync("commandstats");
+        var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_" + command + ":", StringComparison.Ordinal));
+        if (line is null)
+        {
+            return 0;
+        }
+
+        var calls = line.Split(':')[1].Split(',')[0];
+        return long.Parse(calls["calls=".Length..], CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_batch_is_one_command_and_its_entries_arrive_in_order_with_their_fields()
+    {
+        var writer = CreateWriter();
+        var entries = Enumerable.Range(1, 300).Select(Entry).ToList();
+        var evalsBefore = await CommandCallsAsync("eval") + await CommandCallsAsync("evalsha");
+
+        Assert.Equal(300, await writer.WriteAsync(entries));
+
+        var evals = await CommandCallsAsync("eval") + await CommandCallsAsync("evalsha") - evalsBefore;
+        Assert.Equal(1, evals);
+        var stored = await UsageStream.ReadAllAsync(_connection);
+        Assert.Equal(300, stored.Count);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var expected = entries[i];
+            Assert.Equal(expected.Length / 2, stored[i].Count);
+            for (var f = 0; f < expected.Length; f += 2)
+            {
+                Assert.Equal(expected[f + 1], stored[i][expected[f]]);
+            }
+        }
+
+        // The next batch lands behind the first.
+        Assert.Equal(2, await writer.WriteAsync([Entry(301), Entry(302)]));
+        Assert.Equal(["req_301", "req_302"], (await UsageStream.ReadAllAsync(_connection)).Skip(300).Select(e => e["request_id"]));
+    }
+
+    [Fact]
+    public async Task Without_Redis_nothing_counts_as_written()
+    {
+        var writer = CreateWriter();
+        await _redis.StopAsync();
+
+        Assert.Equal(0, await writer.WriteAsync([Entry(1), Entry(2)]));
+    }
+
+    [Fact]
+    public async Task A_batch_Redis_refuses_counts_as_not_written()
+    {
+        // The stream key holding another type makes every XADD fail: the batch must be kept (spooled), not lost.
+        await _connection.GetDatabase().StringSetAsync(LlmGateway.Contracts.RedisKeys.UsageStream, "not a stream");
+        var writer = CreateWriter();
+
+        Assert.Equal(0, await writer.WriteAsync([Entry(1), Entry(2)]));
+    }
+}
