@@ -55,45 +55,52 @@ internal sealed partial class CredentialResolver(
 
     private async Task LookupAsync(CredentialHash hash, TaskCompletionSource<CredentialLookup> completion)
     {
+        CredentialLookup result;
         try
         {
-            var epoch = cache.Epoch;
-            var hex = hash.ToHex();
-            var result = await redis.FindAsync(hex);
-            if (result.Status != CredentialLookupStatus.Found)
-            {
-                // Missing in Redis (never projected, or Redis restarted empty) or Redis down: ask the authority.
-                var fromRedis = result.Status;
-                result = await tokenService.FindAsync(hex);
-                if (result.Status == CredentialLookupStatus.Unavailable && fromRedis == CredentialLookupStatus.NotFound)
-                {
-                    // Redis is up and does not know it, and the authority cannot be asked: almost always a wrong key.
-                    // Refusing it as unknown (401) is still closed, and does not invite SDK retries the way a 503 would.
-                    result = CredentialLookup.NotFound;
-                }
-            }
-
-            switch (result.Status)
-            {
-                case CredentialLookupStatus.Found:
-                    cache.StoreFound(hash, result.Projection!, epoch);
-                    break;
-                case CredentialLookupStatus.NotFound:
-                    cache.StoreNotFound(hash, epoch);
-                    break;
-            }
-
-            completion.TrySetResult(result);
+            result = await LookupCoreAsync(hash);
         }
         catch (Exception ex)
         {
             LogLookupFailed(logger, ex);
-            completion.TrySetResult(CredentialLookup.Unavailable);
+            result = CredentialLookup.Unavailable;
         }
-        finally
+
+        // Leave the in-flight table before completing: a caller that sees the result and asks again (for example
+        // once the negative entry expired) must start a new lookup, not join this finished one.
+        _inflight.TryRemove(new KeyValuePair<CredentialHash, Task<CredentialLookup>>(hash, completion.Task));
+        completion.TrySetResult(result);
+    }
+
+    private async Task<CredentialLookup> LookupCoreAsync(CredentialHash hash)
+    {
+        var epoch = cache.Epoch;
+        var hex = hash.ToHex();
+        var result = await redis.FindAsync(hex);
+        if (result.Status != CredentialLookupStatus.Found)
         {
-            _inflight.TryRemove(new KeyValuePair<CredentialHash, Task<CredentialLookup>>(hash, completion.Task));
+            // Missing in Redis (never projected, or Redis restarted empty) or Redis down: ask the authority.
+            var fromRedis = result.Status;
+            result = await tokenService.FindAsync(hex);
+            if (result.Status == CredentialLookupStatus.Unavailable && fromRedis == CredentialLookupStatus.NotFound)
+            {
+                // Redis is up and does not know it, and the authority cannot be asked: almost always a wrong key.
+                // Refusing it as unknown (401) is still closed, and does not invite SDK retries the way a 503 would.
+                result = CredentialLookup.NotFound;
+            }
         }
+
+        switch (result.Status)
+        {
+            case CredentialLookupStatus.Found:
+                cache.StoreFound(hash, result.Projection!, epoch);
+                break;
+            case CredentialLookupStatus.NotFound:
+                cache.StoreNotFound(hash, epoch);
+                break;
+        }
+
+        return result;
     }
 
     [LoggerMessage(1121, LogLevel.Warning, "Redis and TokenService unavailable; credential {CredentialId} served from the stale cache")]
