@@ -23,7 +23,10 @@ public static class SimulatorHeaders
     /// </summary>
     public const string TtftMs = "x-sim-ttft-ms";
 
-    /// <summary>Delay between two consecutive SSE events (not before the first one). 0–600000.</summary>
+    /// <summary>
+    /// Delay between two consecutive SSE events (not before the first one), kept as a cadence: event n is due n delays
+    /// after the first, so timer lateness does not accumulate over a stream. 0–600000.
+    /// </summary>
     public const string EventDelayMs = "x-sim-event-delay-ms";
 
     /// <summary>

@@ -48,6 +48,13 @@ public sealed class UpstreamOptions
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Send the gateway's trace context (<c>traceparent</c>/<c>tracestate</c>) to the upstream, as a child span of
+    /// the request. Off by default: a model provider is outside the caller's trace (the gateway's own
+    /// <c>chat {model}</c> span already times the call), and without it the upstream call creates no extra span.
+    /// </summary>
+    public bool PropagateTraceContext { get; set; }
+
     public bool HasApiKey => !string.IsNullOrEmpty(ApiKey);
 }
 

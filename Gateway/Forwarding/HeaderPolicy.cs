@@ -20,8 +20,8 @@ internal static class HeaderPolicy
         ":method", ":path", ":scheme", ":authority", ":status");
 
     // Not sent to the model provider: the caller's credentials and cookies (the real key replaces them), forwarding
-    // details about the caller, content codings the usage reader could not read, and trace context (HttpClient
-    // propagates the gateway's own span instead).
+    // details about the caller, content codings the usage reader could not read, and the caller's trace context
+    // (the gateway's own is sent only with Upstream:PropagateTraceContext).
     private static readonly FrozenSet<string> NotSentUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "x-api-key", "Authorization", "Cookie", "Accept-Encoding",
         "Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Prefix", "X-Real-IP",

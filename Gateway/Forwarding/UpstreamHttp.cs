@@ -8,7 +8,8 @@ namespace LlmGateway.Gateway.Forwarding;
 /// The connection pool to the model provider: one <see cref="SocketsHttpHandler"/> for the process, tuned for a
 /// proxy (unlimited connections, several HTTP/2 connections, no decompression, no cookies, no proxy, no redirects,
 /// no draining of abandoned responses). It has connect and first-byte timeouts but no total timeout: streams last
-/// minutes. No resilience handler: retries happen in the forwarder, only before the first response byte.
+/// minutes. No resilience handler: retries happen in the forwarder, only before the first response byte. No trace
+/// context is sent upstream unless <see cref="UpstreamOptions.PropagateTraceContext"/> asks for it.
 /// </summary>
 internal sealed class UpstreamHttp : IDisposable
 {
@@ -31,6 +32,13 @@ internal sealed class UpstreamHttp : IDisposable
             MaxResponseDrainSize = 0,
             ResponseDrainTimeout = TimeSpan.Zero,
         };
+        if (!o.PropagateTraceContext)
+        {
+            // Without a propagator SocketsHttpHandler leaves its diagnostics stage out: no child activity and no
+            // trace headers per upstream call (Upstream:PropagateTraceContext).
+            Handler.ActivityHeadersPropagator = null;
+        }
+
         Invoker = new HttpMessageInvoker(Handler, disposeHandler: true);
     }
 

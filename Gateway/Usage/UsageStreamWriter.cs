@@ -6,17 +6,17 @@ using StackExchange.Redis;
 namespace LlmGateway.Gateway.Usage;
 
 /// <summary>
-/// Appends usage entries to <see cref="RedisKeys.UsageStream"/>: a whole batch in ONE Redis command, a small Lua
-/// script that runs one <c>XADD</c> per entry in order (StackExchange.Redis 1.2.6 has no stream API, and one command
-/// per event costs a client round of queueing, locking and completion per request). No <c>MAXLEN</c>: the
-/// UsageWorker trims below what it has acknowledged.
+/// Appends usage entries to <see cref="RedisKeys.UsageStream"/> in as few Redis commands as possible: a small Lua
+/// script runs one <c>XADD</c> per entry, in order, for a whole batch (StackExchange.Redis 1.2.6 has no stream API,
+/// and one command per event costs a client round of queueing, locking and completion per request). No <c>MAXLEN</c>:
+/// the UsageWorker trims below what it has acknowledged.
 /// </summary>
 internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<UsageOptions> options)
 {
     /// <summary>
     /// ARGV holds the entries back to back, each as its field/value count followed by its fields and values.
     /// A script runs atomically and returns how many entries it added; if it fails part-way, the entries before the
-    /// failure stay (the caller counts the batch as not written and sends it again: request ids deduplicate).
+    /// failure stay (the caller counts the command as not written and sends it again: request ids deduplicate).
     /// </summary>
     internal const string AppendScript = """
         local i, added = 1, 0
@@ -29,6 +29,12 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
         return added
         """;
 
+    /// <summary>
+    /// Arguments per command: a batch of ordinary events (about 45 arguments each) fits in one command of about a
+    /// hundred events, and the argument array stays below the large-object heap (85,000 bytes).
+    /// </summary>
+    internal const int MaxArgumentsPerCommand = 4096;
+
     private static readonly RedisKey[] StreamKey = [RedisKeys.UsageStream];
 
     private readonly TimeSpan _timeout = options.Value.WriteTimeout;
@@ -36,9 +42,10 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
     public bool IsAvailable => redis.IsConnected;
 
     /// <summary>
-    /// Writes the entries in order, in one command, and returns how many leading entries Redis acknowledged: all of
-    /// them, or none (when the command failed or timed out; some may have been stored anyway, and their request ids
-    /// deduplicate when they are sent again).
+    /// Writes the entries in order, one command per <see cref="MaxArgumentsPerCommand"/> arguments (pipelined;
+    /// usually one), and returns how many leading entries Redis acknowledged. Entries of a command that failed or
+    /// timed out, and of every command after it, count as not written (some may have been stored anyway: their
+    /// request ids deduplicate when they are sent again).
     /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<string[]> entries)
     {
@@ -47,44 +54,69 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
             return 0;
         }
 
-        var length = 0;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            length += 1 + entries[i].Length;
-        }
-
-        var values = new RedisValue[length];
-        var next = 0;
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var fields = entries[i];
-            values[next++] = fields.Length;
-            for (var f = 0; f < fields.Length; f++)
-            {
-                values[next++] = fields[f];
-            }
-        }
-
-        Task<RedisResult> pending;
+        var database = redis.GetDatabase();
+        var commands = new List<(Task<RedisResult> Added, int Entries)>(1);
         try
         {
-            pending = redis.GetDatabase().ScriptEvaluateAsync(AppendScript, StreamKey, values);
+            var start = 0;
+            while (start < entries.Count)
+            {
+                var end = start;
+                var length = 0;
+                do
+                {
+                    length += 1 + entries[end].Length;
+                    end++;
+                }
+                while (end < entries.Count && length + 1 + entries[end].Length <= MaxArgumentsPerCommand);
+
+                var values = new RedisValue[length];
+                var next = 0;
+                for (var i = start; i < end; i++)
+                {
+                    var fields = entries[i];
+                    values[next++] = fields.Length;
+                    for (var f = 0; f < fields.Length; f++)
+                    {
+                        values[next++] = fields[f];
+                    }
+                }
+
+                commands.Add((database.ScriptEvaluateAsync(AppendScript, StreamKey, values), end - start));
+                start = end;
+            }
         }
         catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
         {
-            return 0;
+            // Issuing failed part-way; what was issued is still awaited below.
         }
 
-        try
+        var acknowledged = 0;
+        var failed = false;
+        foreach (var (added, count) in commands)
         {
-            var added = (long)await pending.WaitAsync(_timeout);
-            return added == entries.Count ? entries.Count : 0;
+            if (!failed)
+            {
+                try
+                {
+                    if ((long)await added.WaitAsync(_timeout) == count)
+                    {
+                        acknowledged += count;
+                        continue;
+                    }
+                }
+                catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or InvalidCastException)
+                {
+                    // Counted below.
+                }
+
+                failed = true;
+            }
+
+            // Observe late failures so they do not surface as unobserved task exceptions.
+            _ = added.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or InvalidCastException)
-        {
-            // Observe a late failure so it does not surface as an unobserved task exception.
-            _ = pending.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-            return 0;
-        }
+
+        return acknowledged;
     }
 }

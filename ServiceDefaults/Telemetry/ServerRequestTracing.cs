@@ -17,15 +17,18 @@ internal sealed class ServerRequestTracingMiddleware(RequestDelegate next)
 {
     private const string HostingActivityName = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
+        // ASP.NET Core also starts an activity when nothing listens to its source (so that logs carry trace ids);
+        // such an activity is never collected, so it is not worth a tag.
         var activity = Activity.Current;
-        if (activity is null || activity.OperationName != HostingActivityName)
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
+        return activity is null || activity.OperationName != HostingActivityName || !activity.Source.HasListeners()
+            ? next(context)
+            : TraceAsync(context, activity);
+    }
 
+    private async Task TraceAsync(HttpContext context, Activity activity)
+    {
         var request = context.Request;
         if (HealthEndpointPaths.IsHealthProbe(request.Path))
         {

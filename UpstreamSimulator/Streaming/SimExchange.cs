@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text.Json;
 using LlmGateway.UpstreamSimulator.Model;
@@ -36,6 +37,7 @@ internal sealed class SimExchange
     private ReadResult bodyRead;
     private bool bodyHeld;
     private int eventsSent;
+    private long nextEventDue;
     private bool contentStarted;
 
     private SimExchange(HttpContext context, SimulatorState state, ApiFlavor flavor)
@@ -425,12 +427,33 @@ internal sealed class SimExchange
             await gate.WaitAsync(Aborted);
         }
 
-        if (eventsSent > 0 && Controls.EventDelayMs > 0)
+        var cadence = Controls.EventDelayMs > 0 ? TimeSpan.FromMilliseconds(Controls.EventDelayMs) : TimeSpan.Zero;
+        if (eventsSent > 0 && cadence > TimeSpan.Zero)
         {
-            await Task.Delay(Controls.EventDelayMs, Aborted);
+            // A fixed cadence: each event is due one delay after the previous one was due, so the timer's lateness
+            // does not add up over a stream (a client comparing two streams event by event sees the transport, not
+            // the timer). After a long wait (TTFT, a gate) the cadence restarts instead of bursting to catch up.
+            var now = Stopwatch.GetTimestamp();
+            if (now - nextEventDue > Math.Max(8 * cadence.TotalSeconds, 0.05) * Stopwatch.Frequency)
+            {
+                nextEventDue = now + (long)(cadence.TotalSeconds * Stopwatch.Frequency);
+            }
+
+            var wait = Stopwatch.GetElapsedTime(now, nextEventDue);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, Aborted);
+            }
         }
 
         await WriteAndFlushAsync(frame, isEvent: true);
+        if (cadence > TimeSpan.Zero)
+        {
+            nextEventDue = eventsSent == 0
+                ? Stopwatch.GetTimestamp() + (long)(cadence.TotalSeconds * Stopwatch.Frequency)
+                : nextEventDue + (long)(cadence.TotalSeconds * Stopwatch.Frequency);
+        }
+
         eventsSent++;
         if (Controls.CutAfter is int cut && eventsSent >= cut)
         {

@@ -76,6 +76,23 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_too_large_for_one_command_is_split_in_order()
+    {
+        var writer = CreateWriter();
+        // 22 field/value pairs, like a full usage event: 45 arguments each, 91 per command.
+        var entries = Enumerable.Range(1, 200)
+            .Select(n => new[] { "request_id", "req_" + n }.Concat(Enumerable.Range(1, 21).SelectMany(f => new[] { "f" + f, "v" + f })).ToArray())
+            .ToList();
+        var evalsBefore = await CommandCallsAsync("eval") + await CommandCallsAsync("evalsha");
+
+        Assert.Equal(200, await writer.WriteAsync(entries));
+
+        var perCommand = UsageStreamWriter.MaxArgumentsPerCommand / 45;
+        Assert.Equal((200 + perCommand - 1) / perCommand, await CommandCallsAsync("eval") + await CommandCallsAsync("evalsha") - evalsBefore);
+        Assert.Equal(entries.Select(e => e[1]), (await UsageStream.ReadAllAsync(_connection)).Select(e => e["request_id"]));
+    }
+
+    [Fact]
     public async Task Without_Redis_nothing_counts_as_written()
     {
         var writer = CreateWriter();
