@@ -7,6 +7,7 @@ using LlmGateway.Benchmarks;
 // The gateway's cost against the direct path, in one run: the same load generator drives the upstream simulator
 // directly and through the Gateway (auth, limits and usage events on; Redis and PostgreSQL real).
 //   dotnet run -c Release --project bench/Benchmarks [-- --quick] [--output bench-results/latest.json]
+//   dotnet run -c Release --project bench/Benchmarks -- --serve   (start the app, print targets, wait: for wrk, perf)
 var quick = args.Contains("--quick");
 var outputIndex = Array.IndexOf(args, "--output");
 var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
@@ -16,6 +17,12 @@ Console.WriteLine($"Starting the app (Redis, PostgreSQL, TokenService, UsageWork
 await using var app = await DistributedApplicationTestingBuilder.Create().StartAsync();
 var report = new Report();
 var session = await BenchSession.CreateAsync(app);
+if (args.Contains("--serve"))
+{
+    await ServeAsync(session);
+    return 0;
+}
+
 
 await Scenarios.SerialLatencyAsync(session, report, requests: (int)(4000 * scale));
 await Scenarios.ThroughputAsync(session, report, concurrency: 64, duration: TimeSpan.FromSeconds(10 * scale));
@@ -38,6 +45,26 @@ var environment = new JsonObject
 report.WriteJson(output, environment);
 Console.WriteLine($"JSON written to {Path.GetFullPath(output)}");
 return 0;
+
+static async Task ServeAsync(BenchSession session)
+{
+    foreach (var target in new[] { session.Direct, session.Gateway })
+    {
+        Console.WriteLine($"{target.Name,-8} {target.BaseAddress} pid {target.ServerProcessId} key {target.ApiKey}");
+    }
+
+    Console.WriteLine("Serving until Ctrl+C or SIGTERM.");
+    using var stop = new CancellationTokenSource();
+    using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+    using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+    try
+    {
+        await Task.Delay(Timeout.Infinite, stop.Token);
+    }
+    catch (OperationCanceledException)
+    {
+    }
+}
 
 static string BuildInfoText() => LlmGateway.AppHost.BuildInfo.Configuration +
     (LlmGateway.AppHost.BuildInfo.Configuration == "Release" ? "" : " (numbers from a Debug build are not representative: use -c Release)");
