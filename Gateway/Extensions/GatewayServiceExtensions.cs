@@ -4,6 +4,7 @@ using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Limits;
 using LlmGateway.Gateway.Pipeline;
+using LlmGateway.Gateway.Redis;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
@@ -45,6 +46,21 @@ internal static class GatewayServiceExtensions
         // Redis down leaves the gateway serving (cached credentials, usage spool), so its check reports degraded
         // instead of the default unhealthy, which would take every replica out of rotation at once.
         builder.AddRedisClient("redis", settings => settings.DisableHealthChecks = true);
+        // The hot path's scripts (admission, settlement, usage events) go over a pipelined connection of their own.
+        services.AddSingleton(provider =>
+        {
+            var runner = ScriptRunner.Create(
+                provider.GetRequiredService<IConfiguration>().GetConnectionString("redis"),
+                provider.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
+                provider.GetRequiredService<TimeProvider>(),
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger("LlmGateway.Gateway.Redis"));
+            if (runner is RespScriptRunner resp)
+            {
+                _ = resp.Connection.WarmUpAsync();
+            }
+
+            return runner;
+        });
 
         // Credentials
         services.AddSingleton<CredentialCache>();

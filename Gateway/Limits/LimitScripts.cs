@@ -1,31 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
-using StackExchange.Redis;
+using LlmGateway.Gateway.Redis;
 
 namespace LlmGateway.Gateway.Limits;
-
-/// <summary>
-/// A Lua script run by its SHA-1 (<c>EVALSHA</c>); when Redis does not know it (restarted, <c>SCRIPT FLUSH</c>), it is
-/// sent once in full (<c>EVAL</c>, which also caches it again).
-/// </summary>
-internal sealed class RedisScript(string source)
-{
-    private readonly byte[] _sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(source));
-
-    public string Source { get; } = source;
-
-    public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] values)
-    {
-        try
-        {
-            return await database.ScriptEvaluateAsync(_sha1, keys, values).ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-        {
-            return await database.ScriptEvaluateAsync(Source, keys, values).ConfigureAwait(false);
-        }
-    }
-}
 
 /// <summary>
 /// The limit scripts. Each runs atomically in Redis, so two gateway instances can never both take the last request of a

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using LlmGateway.Gateway.Telemetry;
 using Microsoft.Extensions.Options;
-using StackExchange.Redis;
+using LlmGateway.Gateway.Redis;
 
 namespace LlmGateway.Gateway.Limits;
 
@@ -11,7 +11,7 @@ namespace LlmGateway.Gateway.Limits;
 /// probes it, so an unresponsive Redis costs at most one timeout per interval rather than one per request.
 /// </summary>
 internal sealed partial class LimitStoreState(
-    IConnectionMultiplexer redis,
+    ScriptRunner redis,
     IOptions<LimitOptions> options,
     TimeProvider time,
     ILogger<LimitStoreState> logger)
@@ -38,7 +38,7 @@ internal sealed partial class LimitStoreState(
     /// <summary>Whether to ask Redis now: connected, and either healthy or due for a probe (one caller per interval).</summary>
     public bool ShouldTryRedis()
     {
-        if (!redis.IsConnected)
+        if (!redis.IsAvailable)
         {
             Failed("Redis is not connected");
             return false;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmGateway.Gateway.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -35,7 +36,7 @@ internal readonly record struct SubjectUsage(long Requests, long Tokens, long In
 /// The shared limit state in Redis: one script call per admission, per settlement, per renewal batch. Every call is
 /// bounded by <see cref="LimitOptions.RedisTimeout"/>; failures surface as exceptions for the caller's fallback.
 /// </summary>
-internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<LimitOptions> options)
+internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions> options)
 {
     private readonly TimeSpan _timeout = options.Value.RedisTimeout;
     private readonly long _leaseMs = (long)options.Value.LeaseDuration.TotalMilliseconds;
@@ -79,21 +80,21 @@ internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<Lim
             values[10 + i * 5] = subject.Role == SubjectRole.Owner ? "0" : "1";
         }
 
-        var reply = (RedisResult[])(await LimitScripts.Admit.EvaluateAsync(redis.GetDatabase(), keys, values).WaitAsync(_timeout).ConfigureAwait(false))!;
+        var reply = await redis.EvaluateAsync(LimitScripts.Admit, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
         var requests = new long[n];
         var tokens = new long[n];
         for (var i = 0; i < n; i++)
         {
-            requests[i] = (long)reply[5 + i];
-            tokens[i] = (long)reply[5 + n + i];
+            requests[i] = reply[5 + i].AsInt64();
+            tokens[i] = reply[5 + n + i].AsInt64();
         }
 
         return new AdmitResult(
-            (LimitStatus)(int)reply[0],
-            (int)reply[1] - 1,
-            TimeSpan.FromMilliseconds(Math.Max(0, (long)reply[2])),
-            DateTimeOffset.FromUnixTimeMilliseconds((long)reply[3]),
-            (long)reply[4],
+            (LimitStatus)(int)reply[0].AsInt64(),
+            (int)reply[1].AsInt64() - 1,
+            TimeSpan.FromMilliseconds(Math.Max(0, reply[2].AsInt64())),
+            DateTimeOffset.FromUnixTimeMilliseconds(reply[3].AsInt64()),
+            reply[4].AsInt64(),
             requests,
             tokens);
     }
@@ -130,7 +131,7 @@ internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<Lim
             }
         }
 
-        await LimitScripts.Settle.EvaluateAsync(redis.GetDatabase(), keys, values).WaitAsync(_timeout).ConfigureAwait(false);
+        await redis.EvaluateAsync(LimitScripts.Settle, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
     }
 
     /// <summary>Adds spend kept while Redis was unavailable.</summary>
@@ -145,7 +146,7 @@ internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<Lim
             values[i * 2 + 1] = entries[i].ExpireAt;
         }
 
-        await LimitScripts.AddSpend.EvaluateAsync(redis.GetDatabase(), keys, values).WaitAsync(_timeout).ConfigureAwait(false);
+        await redis.EvaluateAsync(LimitScripts.AddSpend, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
     }
 
     /// <summary>Extends the leases of requests still in flight; returns how many were still held.</summary>
@@ -160,7 +161,7 @@ internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<Lim
             values[i + 1] = leases[i].RequestId;
         }
 
-        return (long)(await LimitScripts.Renew.EvaluateAsync(redis.GetDatabase(), keys, values).WaitAsync(_timeout).ConfigureAwait(false));
+        return (await redis.EvaluateAsync(LimitScripts.Renew, keys, values).WaitAsync(_timeout).ConfigureAwait(false)).AsInt64();
     }
 
     /// <summary>Current usage of each subject (budget spend for the period containing <paramref name="at"/>) and the window's end.</summary>
@@ -179,19 +180,19 @@ internal sealed class RedisLimitStore(IConnectionMultiplexer redis, IOptions<Lim
             values[1 + i] = subject.Role == SubjectRole.Owner ? "0" : "1";
         }
 
-        var reply = (RedisResult[])(await LimitScripts.Read.EvaluateAsync(redis.GetDatabase(), keys, values).WaitAsync(_timeout).ConfigureAwait(false))!;
+        var reply = await redis.EvaluateAsync(LimitScripts.Read, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
         var usage = new SubjectUsage[n];
         for (var i = 0; i < n; i++)
         {
             var o = 2 + i * 5;
-            usage[i] = new SubjectUsage((long)reply[o], (long)reply[o + 1], (long)reply[o + 2], (long)reply[o + 3], (long)reply[o + 4]);
+            usage[i] = new SubjectUsage(reply[o].AsInt64(), reply[o + 1].AsInt64(), reply[o + 2].AsInt64(), reply[o + 3].AsInt64(), reply[o + 4].AsInt64());
         }
 
-        return (DateTimeOffset.FromUnixTimeMilliseconds((long)reply[1]), usage);
+        return (DateTimeOffset.FromUnixTimeMilliseconds(reply[1].AsInt64()), usage);
     }
 
     /// <summary>Failures that mean "Redis cannot decide right now" (as opposed to bugs).</summary>
     public static bool IsUnavailable(Exception ex) =>
-        ex is RedisException or TimeoutException or ObjectDisposedException
+        ex is RedisException or RespException or TimeoutException or ObjectDisposedException
         || (ex is InvalidOperationException && ex.Source == "StackExchange.Redis");
 }

@@ -130,7 +130,29 @@ internal sealed partial class ModelRequestPipeline(
         {
             body?.Dispose();
             jsonReader?.Dispose();
+            await EndResponseAsync(context);
             await CompleteAsync(exchange, activity);
+        }
+    }
+
+    /// <summary>
+    /// Ends the response before settlement and the usage event, so that the client's last byte (a chunked body's
+    /// terminator) does not wait for a Redis round trip.
+    /// </summary>
+    private static async Task EndResponseAsync(HttpContext context)
+    {
+        if (!context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            await context.Response.CompleteAsync();
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The client is gone; settlement and the usage event still follow.
         }
     }
 

@@ -1,5 +1,6 @@
 using LlmGateway.Contracts;
 using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -11,14 +12,14 @@ namespace LlmGateway.Gateway.Usage;
 /// and one command per event costs a client round of queueing, locking and completion per request). No <c>MAXLEN</c>:
 /// the UsageWorker trims below what it has acknowledged.
 /// </summary>
-internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<UsageOptions> options)
+internal sealed class UsageStreamWriter(ScriptRunner redis, IOptions<UsageOptions> options)
 {
     /// <summary>
     /// ARGV holds the entries back to back, each as its field/value count followed by its fields and values.
     /// A script runs atomically and returns how many entries it added; if it fails part-way, the entries before the
     /// failure stay (the caller counts the command as not written and sends it again: request ids deduplicate).
     /// </summary>
-    internal const string AppendScript = """
+    internal static readonly RedisScript AppendScript = new("""
         local i, added = 1, 0
         while i <= #ARGV do
           local n = tonumber(ARGV[i])
@@ -27,7 +28,7 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
           i = i + n + 1
         end
         return added
-        """;
+        """) { SendSource = true };
 
     /// <summary>
     /// Arguments per command: a batch of ordinary events (about 45 arguments each) fits in one command of about a
@@ -39,7 +40,7 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
 
     private readonly TimeSpan _timeout = options.Value.WriteTimeout;
 
-    public bool IsAvailable => redis.IsConnected;
+    public bool IsAvailable => redis.IsAvailable;
 
     /// <summary>
     /// Writes the entries in order, one command per <see cref="MaxArgumentsPerCommand"/> arguments (pipelined;
@@ -49,13 +50,12 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
     /// </summary>
     public async Task<int> WriteAsync(IReadOnlyList<string[]> entries)
     {
-        if (entries.Count == 0 || !redis.IsConnected)
+        if (entries.Count == 0 || !redis.IsAvailable)
         {
             return 0;
         }
 
-        var database = redis.GetDatabase();
-        var commands = new List<(Task<RedisResult> Added, int Entries)>(1);
+        var commands = new List<(Task<RespReply> Added, int Entries)>(1);
         try
         {
             var start = 0;
@@ -82,11 +82,11 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
                     }
                 }
 
-                commands.Add((database.ScriptEvaluateAsync(AppendScript, StreamKey, values), end - start));
+                commands.Add((redis.EvaluateAsync(AppendScript, StreamKey, values), end - start));
                 start = end;
             }
         }
-        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or RespException or ObjectDisposedException)
         {
             // Issuing failed part-way; what was issued is still awaited below.
         }
@@ -99,13 +99,13 @@ internal sealed class UsageStreamWriter(IConnectionMultiplexer redis, IOptions<U
             {
                 try
                 {
-                    if ((long)await added.WaitAsync(_timeout) == count)
+                    if ((await added.WaitAsync(_timeout)).AsInt64() == count)
                     {
                         acknowledged += count;
                         continue;
                     }
                 }
-                catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or InvalidCastException)
+                catch (Exception ex) when (ex is RedisException or RespException or TimeoutException or ObjectDisposedException or InvalidCastException)
                 {
                     // Counted below.
                 }

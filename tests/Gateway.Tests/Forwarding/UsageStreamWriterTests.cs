@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using LlmGateway.Gateway.Redis;
 using System.Globalization;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Tests.Infrastructure;
@@ -26,12 +28,14 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
     }
 
     private UsageStreamWriter CreateWriter() =>
-        new(_connection, Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(5) }));
+        new(ScriptRunner.Create(_redis.ConnectionString, _connection, TimeProvider.System, NullLogger.Instance),
+            Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(5) }));
 
     private static string[] Entry(int n) => n % 2 == 0
         ? ["request_id", "req_" + n, "model", "claude \"quoted\" \n ✓", "status", "200"]
         : ["request_id", "req_" + n, "status", "499", "estimated", "1"];
 
+    /// <summary>Calls of a command that ran (an EVALSHA answered NOSCRIPT, then sent again as EVAL, is one command).</summary>
     private async Task<long> CommandCallsAsync(string command)
     {
         using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
@@ -43,8 +47,9 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
             return 0;
         }
 
-        var calls = line.Split(':')[1].Split(',')[0];
-        return long.Parse(calls["calls=".Length..], CultureInfo.InvariantCulture);
+        var fields = line.Split(':')[1].Split(',').Select(f => f.Split('=')).ToDictionary(f => f[0], f => f[1]);
+        long Count(string name) => fields.TryGetValue(name, out var value) ? long.Parse(value, CultureInfo.InvariantCulture) : 0;
+        return Count("calls") - Count("failed_calls") - Count("rejected_calls");
     }
 
     [Fact]

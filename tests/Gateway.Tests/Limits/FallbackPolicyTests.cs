@@ -3,6 +3,7 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Contracts.Pricing;
 using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Limits;
+using LlmGateway.Gateway.Redis;
 using LlmGateway.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -17,8 +18,8 @@ namespace LlmGateway.Gateway.Tests.Limits;
 /// </summary>
 public sealed class FallbackPolicyTests : IDisposable
 {
-    private readonly ConnectionMultiplexer _unreachable = ConnectionMultiplexer.Connect(
-        $"127.0.0.1:{RedisServer.FreePort()},abortConnect=false,connectTimeout=200,connectRetry=0");
+    private static readonly string UnreachableRedis = $"127.0.0.1:{RedisServer.FreePort()},abortConnect=false,connectTimeout=200,connectRetry=0";
+    private readonly ConnectionMultiplexer _unreachable = ConnectionMultiplexer.Connect(UnreachableRedis);
     private readonly ServiceProvider _metrics = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly LogCapture _logs = new();
     private readonly ManualTimeProvider _time = new();
@@ -40,13 +41,14 @@ public sealed class FallbackPolicyTests : IDisposable
         var wrapped = Options.Create(options);
         var loggers = _loggers;
         var pending = new PendingSpend(wrapped);
+        var scripts = ScriptRunner.Create(UnreachableRedis, _unreachable, _time, loggers.CreateLogger<ScriptRunner>());
         var admission = new LimitAdmission(
             new LimitPlanner(wrapped, PriceTable.BuiltIn, _time),
-            new RedisLimitStore(_unreachable, wrapped),
+            new RedisLimitStore(scripts, wrapped),
             new LocalLimitStore(wrapped, _time),
             pending,
             new LeaseRegistry(),
-            new LimitStoreState(_unreachable, wrapped, _time, loggers.CreateLogger<LimitStoreState>()),
+            new LimitStoreState(scripts, wrapped, _time, loggers.CreateLogger<LimitStoreState>()),
             new LimitTelemetry(_metrics.GetRequiredService<IMeterFactory>()),
             wrapped,
             loggers.CreateLogger<LimitAdmission>());

@@ -3,6 +3,8 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Contracts.Pricing;
 using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Limits;
+using LlmGateway.Gateway.Redis;
+using Microsoft.Extensions.Logging.Abstractions;
 using LlmGateway.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -42,10 +44,14 @@ internal sealed class LimitHarness
         Options = new LimitOptions { RedisTimeout = TimeSpan.FromSeconds(10) };
         configure?.Invoke(Options);
         Planner = new LimitPlanner(Microsoft.Extensions.Options.Options.Create(Options), PriceTable.BuiltIn, time ?? TimeProvider.System);
-        Store = new RedisLimitStore(redis, Microsoft.Extensions.Options.Options.Create(Options));
+        // The gateway's own script runner for this connection string: the pipelined RESP connection.
+        Scripts = ScriptRunner.Create(((ConnectionMultiplexer)redis).Configuration, redis, TimeProvider.System, NullLogger.Instance);
+        Store = new RedisLimitStore(Scripts, Microsoft.Extensions.Options.Options.Create(Options));
     }
 
     public IConnectionMultiplexer Redis { get; }
+
+    public ScriptRunner Scripts { get; }
 
     public LimitOptions Options { get; }
 

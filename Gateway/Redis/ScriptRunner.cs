@@ -1,0 +1,173 @@
+using System.Buffers;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using StackExchange.Redis;
+
+namespace LlmGateway.Gateway.Redis;
+
+/// <summary>
+/// A Lua script run by its SHA-1 (<c>EVALSHA</c>); when Redis does not know it (restarted, <c>SCRIPT FLUSH</c>), it is
+/// sent once in full (<c>EVAL</c>, which also caches it again).
+/// </summary>
+internal sealed class RedisScript(string source)
+{
+    public string Source { get; } = source;
+
+    /// <summary>
+    /// Always sent in full (<c>EVAL</c>): for a short script whose pipelined calls must run in the order they were
+    /// issued. An <c>EVALSHA</c> that misses is sent again after the commands issued behind it, which would reorder them.
+    /// </summary>
+    public bool SendSource { get; init; }
+
+    public byte[] Sha1 { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(source));
+
+    public byte[] Sha1Hex { get; } = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(source))));
+
+    public byte[] SourceBytes { get; } = Encoding.UTF8.GetBytes(source);
+}
+
+/// <summary>
+/// Runs the gateway's Lua scripts (limits, settlement, usage events): the only Redis commands on the hot path.
+/// Failures throw <see cref="RespException"/> (connection, server error) or StackExchange.Redis' exceptions.
+/// </summary>
+internal abstract class ScriptRunner
+{
+    public abstract bool IsConnected { get; }
+
+    /// <summary>Whether a command may succeed now: connected, or a connection attempt is due or under way.</summary>
+    public abstract bool IsAvailable { get; }
+
+    public abstract Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values);
+
+    /// <summary>
+    /// The pipelined <see cref="RespConnection"/> for a plain single-endpoint Redis (what the AppHost, Aspire and most
+    /// deployments give); StackExchange.Redis for what it does not speak (TLS, Sentinel, several endpoints, a proxy).
+    /// </summary>
+    public static ScriptRunner Create(string? connectionString, IConnectionMultiplexer multiplexer, TimeProvider time, ILogger logger)
+    {
+        if (connectionString is not { Length: > 0 })
+        {
+            return new MultiplexerScriptRunner(multiplexer);
+        }
+
+        var options = ConfigurationOptions.Parse(connectionString, ignoreUnknown: true);
+        if (options.EndPoints.Count != 1 || options.Ssl || options.ServiceName is { Length: > 0 } || options.Proxy != Proxy.None)
+        {
+            return new MultiplexerScriptRunner(multiplexer);
+        }
+
+        var endPoint = options.EndPoints[0] switch
+        {
+            DnsEndPoint { Port: 0 } dns => new DnsEndPoint(dns.Host, 6379),
+            IPEndPoint { Port: 0 } ip => new IPEndPoint(ip.Address, 6379),
+            var e => e,
+        };
+        var settings = new RespConnectionSettings(endPoint, options.Password, options.DefaultDatabase ?? 0)
+        {
+            ConnectTimeout = TimeSpan.FromMilliseconds(Math.Clamp(options.ConnectTimeout, 100, 30_000)),
+        };
+        return new RespScriptRunner(new RespConnection(settings, time, logger));
+    }
+}
+
+/// <summary>Scripts over <see cref="RespConnection"/>.</summary>
+internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner, IAsyncDisposable
+{
+    private static readonly Action<IBufferWriter<byte>, Invocation> WriteBySha = static (output, call) => Write(output, call, bySha: true);
+    private static readonly Action<IBufferWriter<byte>, Invocation> WriteBySource = static (output, call) => Write(output, call, bySha: false);
+
+    public RespConnection Connection { get; } = connection;
+
+    public override bool IsConnected => Connection.IsConnected;
+
+    public override bool IsAvailable => Connection.IsAvailable;
+
+    public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
+    {
+        var call = new Invocation(script, keys, values);
+        var reply = await Connection.ExecuteAsync(call, script.SendSource ? WriteBySource : WriteBySha).ConfigureAwait(false);
+        if (reply.IsError && !script.SendSource && reply.AsString()!.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            reply = await Connection.ExecuteAsync(call, WriteBySource).ConfigureAwait(false);
+        }
+
+        return reply.IsError ? throw new RespServerException(reply.AsString()!) : reply;
+    }
+
+    public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    private static void Write(IBufferWriter<byte> output, Invocation call, bool bySha)
+    {
+        Resp.WriteArrayHeader(output, 3 + call.Keys.Length + call.Values.Length);
+        Resp.WriteBulk(output, bySha ? "EVALSHA"u8 : "EVAL"u8);
+        Resp.WriteBulk(output, bySha ? call.Script.Sha1Hex : call.Script.SourceBytes);
+        Resp.WriteBulk(output, call.Keys.Length);
+        foreach (var key in call.Keys)
+        {
+            Resp.WriteBulk(output, key);
+        }
+
+        foreach (var value in call.Values)
+        {
+            Resp.WriteBulk(output, value);
+        }
+    }
+
+    private readonly record struct Invocation(RedisScript Script, RedisKey[] Keys, RedisValue[] Values);
+}
+
+/// <summary>Scripts over StackExchange.Redis (TLS, Sentinel and other set-ups <see cref="RespConnection"/> does not speak).</summary>
+internal sealed class MultiplexerScriptRunner(IConnectionMultiplexer multiplexer) : ScriptRunner
+{
+    public override bool IsConnected => multiplexer.IsConnected;
+
+    public override bool IsAvailable => multiplexer.IsConnected;
+
+    public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
+    {
+        var database = multiplexer.GetDatabase();
+        RedisResult result;
+        if (script.SendSource)
+        {
+            return Convert(await database.ScriptEvaluateAsync(script.Source, keys, values).ConfigureAwait(false));
+        }
+
+        try
+        {
+            result = await database.ScriptEvaluateAsync(script.Sha1, keys, values).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            result = await database.ScriptEvaluateAsync(script.Source, keys, values).ConfigureAwait(false);
+        }
+
+        return Convert(result);
+    }
+
+    private static RespReply Convert(RedisResult result)
+    {
+        if (result.IsNull)
+        {
+            return RespReply.Nil;
+        }
+
+        // 1.2.6 does not say what a result is: an array converts to RedisResult[], anything else to a value.
+        RedisResult[]? items = null;
+        try
+        {
+            items = (RedisResult[])result!;
+        }
+        catch (InvalidCastException)
+        {
+        }
+
+        if (items is not null)
+        {
+            return RespReply.Array([.. items.Select(Convert)]);
+        }
+
+        var value = (RedisValue)result;
+        return value.IsInteger ? RespReply.Integer((long)value) : RespReply.Bulk((byte[])value!);
+    }
+}
