@@ -81,10 +81,12 @@ public sealed partial class RunModeTests
             Assert.Contains(snapshot, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
             Assert.Contains(snapshot, l => l.Contains($"http://localhost:{gatewayPort}", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal));
 
-            var stopwatch = Stopwatch.StartNew();
+            // A bound, not a measurement: each service gets 4 s to stop gracefully before it is killed, then Redis and
+            // PostgreSQL theirs, so a loaded machine may legitimately need well over 10 s.
+            var stopLimit = TimeSpan.FromSeconds(45);
             Assert.Equal(0, Kill(apphost.Id, 2)); // SIGINT, as Ctrl+C
-            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(10))) is { IsCompletedSuccessfully: true } && apphost.HasExited;
-            Assert.True(exited && stopwatch.Elapsed < TimeSpan.FromSeconds(10), "the AppHost did not stop within 10 s:\n" + Tail(output));
+            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(stopLimit)) is { IsCompletedSuccessfully: true } && apphost.HasExited;
+            Assert.True(exited, $"the AppHost did not stop within {stopLimit.TotalSeconds:0} s:\n" + Tail(output));
             Assert.Equal(0, apphost.ExitCode);
             Assert.All(pids, pid => Assert.False(WholeAppTests.IsRunning(pid), $"process {pid} outlived the AppHost"));
         }

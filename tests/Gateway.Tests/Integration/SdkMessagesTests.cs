@@ -147,7 +147,7 @@ public sealed class SdkMessagesTests(AppFixture app)
 
     private async Task<string> LatestRequestIdAsync(string credentialId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             var entry = (await UsageStream.ReadAllAsync(app.Redis)).LastOrDefault(e => e.GetValueOrDefault("credential_id") == credentialId);

@@ -182,7 +182,7 @@ public sealed class AdmissionTests(LimitGatewayFixture fixture) : IClassFixture<
         var buffer = new byte[start.Length];
         await body.ReadAtLeastAsync(buffer, start.Length);
         response.Dispose(); // the client goes away mid-stream
-        await upstreamAborted.WaitAsync(TimeSpan.FromSeconds(10));
+        await upstreamAborted.WaitAsync(TimeSpan.FromSeconds(30));
         await UsageStream.WaitForAsync(fixture.RedisClient, requestId); // emitted after settlement
 
         var db = fixture.RedisClient.GetDatabase();

@@ -448,6 +448,20 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
         }
 
         int Count(string text) => app.App.GetLogs("gateway").Count(l => l.Contains(text, StringComparison.Ordinal));
+
+        // The gateways log through the console logger's background queue and the AppHost reads their output as it
+        // comes, so a line may land a moment after the response that caused it: wait for it, then count exactly.
+        async Task AssertLoggedAsync(string text, int expected)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Count(text) < expected && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal(expected, Count(text));
+        }
+
         var fallbacksBefore = Count("Limits fall back");
         var restoredBefore = Count("shared through Redis again");
 
@@ -478,7 +492,7 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
                 Assert.Contains(statuses, s => s.Status == HttpStatusCode.TooManyRequests);
             }
 
-            Assert.Equal(fallbacksBefore + 2, Count("Limits fall back"));
+            await AssertLoggedAsync("Limits fall back", fallbacksBefore + 2);
             Assert.Contains(app.App.GetLogs("gateway"), l => l.Contains("enforced by each instance on its own", StringComparison.Ordinal)
                 && l.Contains("budgeted requests are refused (fail closed)", StringComparison.Ordinal));
         }
@@ -497,7 +511,7 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
             }
         }
 
-        Assert.Equal(restoredBefore + 2, Count("shared through Redis again"));
+        await AssertLoggedAsync("shared through Redis again", restoredBefore + 2);
         Assert.Equal(fallbacksBefore + 2, Count("Limits fall back"));
         var view = await app.LimitsAsync(budgetedId);
         Assert.True(view.GetProperty("enforced")[0].GetProperty("budget").GetProperty("spent_usd").GetDecimal() > 0);
