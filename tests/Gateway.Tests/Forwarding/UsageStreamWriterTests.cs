@@ -26,7 +26,7 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
     }
 
     private UsageStreamWriter CreateWriter() =>
-        new(_connection, Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(5) }));
+        new(_connection, Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(30) }));
 
     private static string[] Entry(int n) => n % 2 == 0
         ? ["request_id", "req_" + n, "model", "claude \"quoted\" \n ✓", "status", "200"]

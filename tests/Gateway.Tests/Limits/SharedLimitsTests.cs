@@ -44,6 +44,10 @@ public sealed class SharedLimitsFixture : IAsyncLifetime
             .WithReplicas("gateway", 2)
             .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
             .WithEnvironment("gateway", "Limits__RedisRetryInterval", "00:00:00.200")
+            // Not the 250 ms of the hot path: twenty concurrent requests on a loaded machine can keep a healthy Redis
+            // busy that long, and a spurious fallback refuses budgeted requests (503). A stopped Redis is noticed by
+            // the lost connection, not by this timeout.
+            .WithEnvironment("gateway", "Limits__RedisTimeout", "00:00:05")
             .StartAsync(timeout.Token);
         Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
         Simulator = App.CreateHttpClient("upstream");
