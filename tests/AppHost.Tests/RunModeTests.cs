@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using LlmGateway.AppHost.Model;
 using LlmGateway.AppHost.Orchestration;
@@ -16,8 +15,9 @@ public sealed partial class RunModeTests
     {
         var state = Directory.CreateTempSubdirectory("llmgw-runmode-").FullName;
         File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
-        var gatewayPort = FreePort();
-        var adminPort = FreePort();
+        // Reserved the way the AppHost reserves its own ports: nothing else picks them before the AppHost binds them.
+        var gatewayPort = PortAllocator.Allocate();
+        var adminPort = PortAllocator.Allocate();
         var info = new ProcessStartInfo(SigIntIgnored() ? "env" : "dotnet")
         {
             RedirectStandardOutput = true,
@@ -148,13 +148,6 @@ public sealed partial class RunModeTests
         var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
         var ignored = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
         return (ignored & (1UL << (2 - 1))) != 0;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]
