@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using LlmGateway.AppHost.Model;
 using LlmGateway.AppHost.Orchestration;
@@ -16,14 +15,24 @@ public sealed partial class RunModeTests
     {
         var state = Directory.CreateTempSubdirectory("llmgw-runmode-").FullName;
         File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
-        var gatewayPort = FreePort();
-        var adminPort = FreePort();
-        var info = new ProcessStartInfo("dotnet")
+        // Reserved the way the AppHost reserves its own ports: nothing else picks them before the AppHost binds them.
+        var gatewayPort = PortAllocator.Allocate();
+        var adminPort = PortAllocator.Allocate();
+        var info = new ProcessStartInfo(SigIntIgnored() ? "env" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (SigIntIgnored())
+        {
+            // A runner started from a non-interactive shell's `... &` hands its children SIGINT ignored, and an
+            // ignored signal stays ignored across exec, so the AppHost would never see the Ctrl+C this test sends.
+            // Start it with SIGINT back at its default, as a terminal does (env execs dotnet: same process).
+            info.ArgumentList.Add("--default-signal=INT");
+            info.ArgumentList.Add("dotnet");
+        }
+
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AppHost.dll"));
         info.ArgumentList.Add("--AppHost:StateDirectory");
         info.ArgumentList.Add(state);
@@ -81,10 +90,12 @@ public sealed partial class RunModeTests
             Assert.Contains(snapshot, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
             Assert.Contains(snapshot, l => l.Contains($"http://localhost:{gatewayPort}", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal));
 
-            var stopwatch = Stopwatch.StartNew();
+            // A bound, not a measurement: each service gets 4 s to stop gracefully before it is killed, then Redis and
+            // PostgreSQL theirs, so a loaded machine may legitimately need well over 10 s.
+            var stopLimit = TimeSpan.FromSeconds(30);
             Assert.Equal(0, Kill(apphost.Id, 2)); // SIGINT, as Ctrl+C
-            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(10))) is { IsCompletedSuccessfully: true } && apphost.HasExited;
-            Assert.True(exited && stopwatch.Elapsed < TimeSpan.FromSeconds(10), "the AppHost did not stop within 10 s:\n" + Tail(output));
+            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(stopLimit)) is { IsCompletedSuccessfully: true } && apphost.HasExited;
+            Assert.True(exited, $"the AppHost did not stop within {stopLimit.TotalSeconds:0} s:\n" + Tail(output));
             Assert.Equal(0, apphost.ExitCode);
             Assert.All(pids, pid => Assert.False(WholeAppTests.IsRunning(pid), $"process {pid} outlived the AppHost"));
         }
@@ -131,11 +142,12 @@ public sealed partial class RunModeTests
         }
     }
 
-    private static int FreePort()
+    /// <summary>Whether this process has SIGINT ignored (bit 2 of SigIgn in /proc/self/status), which its children inherit.</summary>
+    private static bool SigIntIgnored()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        var ignored = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        return (ignored & (1UL << (2 - 1))) != 0;
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

@@ -71,7 +71,8 @@ public sealed class ControlHeadersTests(SimulatorFixture sim) : IClassFixture<Si
             requestIds.Add(response.Headers.GetValues("request-id").Single());
         }
 
-        var record = await RecordAsync(tag);
+        // The outcome (status, completed) is recorded once the handler has returned: just after the client has the last byte.
+        var record = await RecordAsync(tag, wait: "finished");
         Assert.Equal([(HttpStatusCode)529, (HttpStatusCode)529, HttpStatusCode.OK], statuses);
         Assert.Equal(3, record.GetProperty("attempts").GetInt32());
         Assert.Equal(3, record.GetProperty("attempt").GetInt32());
@@ -258,7 +259,7 @@ public sealed class ControlHeadersTests(SimulatorFixture sim) : IClassFixture<Si
         var tag = NewTag();
         using var response = await sim.Http.SendAsync(sim.AnthropicPost("/v1/messages", JsonRequest, headers: [("x-sim-request-tag", tag), ("anthropic-beta", "prompt-caching-2024-07-31,oauth-2025-04-20")]));
 
-        var record = await RecordAsync(tag);
+        var record = await RecordAsync(tag, wait: "finished"); // "completed" is recorded once the handler has returned
         var headers = record.GetProperty("headers");
 
         Assert.True(record.GetProperty("received").GetBoolean());

@@ -131,7 +131,7 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
             await context.Response.WriteAsync(first);
             await context.Response.Body.FlushAsync();
             // The next event is withheld until the client has the first one through the gateway.
-            await clientSawFirst.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await clientSawFirst.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await context.Response.WriteAsync(rest);
         };
 
@@ -154,13 +154,13 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
             context.Response.ContentType = "text/event-stream";
             await context.Response.StartAsync();
             await context.Response.Body.FlushAsync();
-            await headersSeen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await headersSeen.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await context.Response.WriteAsync("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
         };
 
         using var response = await fixture.Client.SendAsync(
             GatewayFixture.Messages(secret, """{"model":"m","max_tokens":5,"stream":true}"""), HttpCompletionOption.ResponseHeadersRead)
-            .WaitAsync(TimeSpan.FromSeconds(10));
+            .WaitAsync(TimeSpan.FromSeconds(30));
         headersSeen.SetResult();
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
         Assert.StartsWith("event: message_stop", await response.Content.ReadAsStringAsync());
@@ -178,7 +178,7 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
             await context.Response.WriteAsync(start + "event: content_block_delta\ndata: {\"type\":\"content_bl");
             await context.Response.Body.FlushAsync();
             // Cut only once the stream is known to have started (a reset can destroy bytes still in flight).
-            await clientHasStart.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await clientHasStart.Task.WaitAsync(TimeSpan.FromSeconds(30));
             context.Abort();
         };
 
@@ -242,7 +242,7 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
         await ReadAtLeastAsync(stream, start.Length);
         response.Dispose(); // the client goes away
 
-        await upstreamAborted.WaitAsync(TimeSpan.FromSeconds(10));
+        await upstreamAborted.WaitAsync(TimeSpan.FromSeconds(30));
         var usage = await UsageStream.WaitForAsync(fixture.RedisClient, requestId);
         Assert.Equal("1", usage["estimated"]);
         Assert.Equal("44", usage["input_tokens"]);
@@ -273,7 +273,7 @@ public sealed class ModelRequestTests(GatewayFixture fixture) : IClassFixture<Ga
     internal static async Task<string> ReadAtLeastAsync(Stream stream, int bytes)
     {
         var buffer = new byte[bytes];
-        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
         return Encoding.UTF8.GetString(buffer);
     }
 }

@@ -51,6 +51,15 @@ public sealed class TelemetryTests(GatewayFixture fixture) : IClassFixture<Gatew
         var requestId = response.Headers.GetValues("request-id").Single();
         await UsageStream.WaitForAsync(fixture.RedisClient, requestId);
 
+        // The gateway finishes its own bookkeeping after the client has the last byte (and after it queued the usage
+        // event): the metrics are recorded, then the span stops. Wait for the span rather than race that thread.
+        bool Stopped() => spans.Any(s => (string?)s.GetTagItem("llmgateway.request_id") == requestId);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Stopped() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
         var span = Assert.Single(spans, s => (string?)s.GetTagItem("llmgateway.request_id") == requestId);
         Assert.Equal("chat " + model, span.DisplayName);
         Assert.Equal("anthropic", span.GetTagItem("gen_ai.system"));

@@ -9,7 +9,9 @@ public sealed class ShortTimeoutGatewayFixture : GatewayFixture
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        ["Upstream:FirstByteTimeout"] = "00:00:00.300",
+        // Short enough for the tests, long enough that a request reaches the fake upstream (and a quick answer comes
+        // back) before it runs out even on a slow, loaded machine.
+        ["Upstream:FirstByteTimeout"] = "00:00:01.500",
         ["Upstream:MaxRetries"] = "2",
         ["Upstream:MaxRetryDelay"] = "00:00:02",
     };
@@ -123,7 +125,7 @@ public sealed class UpstreamFailureTests(ShortTimeoutGatewayFixture fixture) : I
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("timeout_error", await ErrorTypeAsync(response));
-        await aborted.WaitAsync(TimeSpan.FromSeconds(10));
+        await aborted.WaitAsync(TimeSpan.FromSeconds(30));
         var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
         Assert.Equal("upstream_timeout", usage["error_type"]);
         Assert.Equal("504", usage["status"]);
@@ -138,7 +140,7 @@ public sealed class UpstreamFailureTests(ShortTimeoutGatewayFixture fixture) : I
             context.Response.ContentType = "text/event-stream";
             await context.Response.WriteAsync("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n");
             await context.Response.Body.FlushAsync();
-            await Task.Delay(TimeSpan.FromMilliseconds(900));
+            await Task.Delay(TimeSpan.FromMilliseconds(2500)); // well past the first-byte timeout
             await context.Response.WriteAsync("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
         };
 

@@ -60,7 +60,7 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
         await _redis.StopAsync();
         var during = await SendAsync(gateway, secret, 10);
         // The background writer gathers events for Gateway:Usage:FlushInterval before it writes (here: spools) them.
-        var spooled = DateTime.UtcNow.AddSeconds(10);
+        var spooled = DateTime.UtcNow.AddSeconds(30);
         while (SpoolFiles().Length == 0)
         {
             Assert.True(DateTime.UtcNow < spooled, "events were not spooled while Redis was down");
@@ -70,7 +70,7 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
         await _redis.StartAsync();
         var events = await UsageStream.WaitForCountAsync(redis, projection.Id, 11);
         Assert.Equal(warm.Concat(during), events.Select(e => e["request_id"]));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (SpoolFiles().Length > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "acknowledged spool segments were not deleted");

@@ -29,7 +29,7 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
 
     private UsageStreamWriter CreateWriter() =>
         new(ScriptRunner.Create(_redis.ConnectionString, _connection, TimeProvider.System, NullLogger.Instance),
-            Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(5) }));
+            Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(30) }));
 
     private static string[] Entry(int n) => n % 2 == 0
         ? ["request_id", "req_" + n, "model", "claude \"quoted\" \n ✓", "status", "200"]

@@ -48,13 +48,23 @@ public sealed class FakeUpstream : IAsyncDisposable
 
         app.Run(async context =>
         {
+            // Watched from the moment the request arrives: a client that gives up while the body is still being
+            // read (a short timeout on a slow machine) is an abort too.
+            var aborted = upstream.Aborted;
+            using var registration = context.RequestAborted.Register(() => aborted.TrySetResult());
             var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
+            try
+            {
+                await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            }
+            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
             upstream.Requests.Enqueue(new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, headers, body.ToArray()));
             context.Request.Body = new MemoryStream(body.ToArray());
-            var aborted = upstream.Aborted;
-            using var registration = context.RequestAborted.Register(() => aborted.TrySetResult());
             try
             {
                 await upstream.Handler(context);

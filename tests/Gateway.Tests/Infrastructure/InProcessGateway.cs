@@ -47,6 +47,12 @@ public sealed class InProcessGateway : IAsyncDisposable
             // No TokenService in these tests: introspection fails fast.
             ["Gateway:ControlPlane:TokenService"] = "http://127.0.0.1:9",
             ["Gateway:Credentials:IntrospectionTimeout"] = "00:00:00.500",
+            // The production Redis timeouts are tuned for the hot path (limits: 250 ms, then the fallback policy;
+            // credentials: 1 s, then TokenService, absent here). On a loaded test machine a healthy Redis can take
+            // that long, and a spurious fallback would change the answer under test (a budget refused with 503).
+            // Outages are detected by the lost connection, not by these timeouts.
+            ["Limits:RedisTimeout"] = "00:00:05",
+            ["Gateway:Credentials:RedisTimeout"] = "00:00:05",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

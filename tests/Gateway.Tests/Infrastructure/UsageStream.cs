@@ -67,7 +67,7 @@ public static class UsageStream
     /// <summary>The usage event of one request, waiting for the background writer to deliver it.</summary>
     public static async Task<IReadOnlyDictionary<string, string>> WaitForAsync(IConnectionMultiplexer redis, string requestId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             var match = (await ReadAllAsync(redis)).FirstOrDefault(e => e.GetValueOrDefault("request_id") == requestId);

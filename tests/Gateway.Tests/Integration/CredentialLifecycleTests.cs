@@ -101,7 +101,7 @@ public sealed class CredentialLifecycleTests(ReplicatedAppFixture app, ITestOutp
         // The revocation broadcast reaches both caches (pub/sub is asynchronous, so allow it a moment to land).
         foreach (var replica in new[] { 0, 1 })
         {
-            var deadline = DateTime.UtcNow.AddSeconds(5);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
             while (true)
             {
                 try
@@ -117,7 +117,7 @@ public sealed class CredentialLifecycleTests(ReplicatedAppFixture app, ITestOutp
             }
         }
 
-        // Reported, not asserted (the target is under 1 s; the 5 s bound above only keeps the test from hanging).
+        // Reported, not asserted (the target is under 1 s; the 30 s bound above only keeps the test from hanging).
         output.WriteLine($"revocation took effect on both gateway instances {revokedAt.Elapsed.TotalMilliseconds:0} ms after the admin call started");
     }
 
@@ -141,7 +141,7 @@ public sealed class CredentialLifecycleTests(ReplicatedAppFixture app, ITestOutp
         await app.Sdk(0, agentToken, bearer: true).Messages.Create(Ask);
         await Assert.ThrowsAsync<AnthropicForbiddenException>(() => app.Sdk(0, agentToken).Messages.Create(Ask with { Model = "claude-opus-4-6" }));
 
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             var events = await UsageStream.ReadAllAsync(app.Redis);

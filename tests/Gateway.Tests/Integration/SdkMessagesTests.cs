@@ -33,8 +33,9 @@ public sealed class SdkMessagesTests(AppFixture app)
         Assert.Equal("alpha beta gamma alpha beta", text);
         Assert.Equal(5, message.Usage.OutputTokens);
 
-        // What the simulator sent is what the SDK got; the real key (not the caller's) reached it.
-        using var record = JsonDocument.Parse(await app.Simulator.GetStringAsync($"/sim/requests/{tag}"));
+        // What the simulator sent is what the SDK got; the real key (not the caller's) reached it. The simulator
+        // records the outcome once its handler has returned, which may be just after the SDK has the last byte.
+        using var record = JsonDocument.Parse(await app.Simulator.GetStringAsync($"/sim/requests/{tag}?wait=finished&timeoutMs=30000"));
         Assert.True(record.RootElement.GetProperty("completed").GetBoolean());
         var headers = record.RootElement.GetProperty("headers");
         Assert.NotEqual("sha256:" + CredentialFormatHash(secret), headers.GetProperty("x-api-key").GetString());
@@ -147,7 +148,7 @@ public sealed class SdkMessagesTests(AppFixture app)
 
     private async Task<string> LatestRequestIdAsync(string credentialId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             var entry = (await UsageStream.ReadAllAsync(app.Redis)).LastOrDefault(e => e.GetValueOrDefault("credential_id") == credentialId);

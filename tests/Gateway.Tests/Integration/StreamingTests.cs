@@ -35,7 +35,7 @@ public sealed class StreamingTests(AppFixture app)
     }
 
     private async Task<JsonDocument> SimRecordAsync(string tag, string wait = "finished") =>
-        JsonDocument.Parse(await app.Simulator.GetStringAsync($"/sim/requests/{tag}?wait={wait}&timeoutMs=10000"));
+        JsonDocument.Parse(await app.Simulator.GetStringAsync($"/sim/requests/{tag}?wait={wait}&timeoutMs=30000"));
 
     [Fact]
     public async Task The_streamed_bytes_equal_what_the_simulator_sent()
@@ -76,7 +76,7 @@ public sealed class StreamingTests(AppFixture app)
         while (true)
         {
             using var release = await app.Simulator.PostAsync($"/sim/gates/{gate}/release", null);
-            var next = await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            var next = await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(30));
             if (next is null)
             {
                 break;
@@ -111,8 +111,8 @@ public sealed class StreamingTests(AppFixture app)
         }
 
         var reader = new SseEventReader(body);
-        Assert.StartsWith("event: message_start", await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(10)));
-        await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("event: message_start", await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(30)));
+        await reader.ReadEventAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         // The client goes away while the simulator still holds the rest of the stream.
         response.Dispose();

@@ -44,6 +44,10 @@ public sealed class SharedLimitsFixture : IAsyncLifetime
             .WithReplicas("gateway", 2)
             .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
             .WithEnvironment("gateway", "Limits__RedisRetryInterval", "00:00:00.200")
+            // Not the 250 ms of the hot path: twenty concurrent requests on a loaded machine can keep a healthy Redis
+            // busy that long, and a spurious fallback refuses budgeted requests (503). A stopped Redis is noticed by
+            // the lost connection, not by this timeout.
+            .WithEnvironment("gateway", "Limits__RedisTimeout", "00:00:05")
             .StartAsync(timeout.Token);
         Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
         Simulator = App.CreateHttpClient("upstream");
@@ -448,6 +452,20 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
         }
 
         int Count(string text) => app.App.GetLogs("gateway").Count(l => l.Contains(text, StringComparison.Ordinal));
+
+        // The gateways log through the console logger's background queue and the AppHost reads their output as it
+        // comes, so a line may land a moment after the response that caused it: wait for it, then count exactly.
+        async Task AssertLoggedAsync(string text, int expected)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Count(text) < expected && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Equal(expected, Count(text));
+        }
+
         var fallbacksBefore = Count("Limits fall back");
         var restoredBefore = Count("shared through Redis again");
 
@@ -478,7 +496,7 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
                 Assert.Contains(statuses, s => s.Status == HttpStatusCode.TooManyRequests);
             }
 
-            Assert.Equal(fallbacksBefore + 2, Count("Limits fall back"));
+            await AssertLoggedAsync("Limits fall back", fallbacksBefore + 2);
             Assert.Contains(app.App.GetLogs("gateway"), l => l.Contains("enforced by each instance on its own", StringComparison.Ordinal)
                 && l.Contains("budgeted requests are refused (fail closed)", StringComparison.Ordinal));
         }
@@ -497,7 +515,7 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
             }
         }
 
-        Assert.Equal(restoredBefore + 2, Count("shared through Redis again"));
+        await AssertLoggedAsync("shared through Redis again", restoredBefore + 2);
         Assert.Equal(fallbacksBefore + 2, Count("Limits fall back"));
         var view = await app.LimitsAsync(budgetedId);
         Assert.True(view.GetProperty("enforced")[0].GetProperty("budget").GetProperty("spent_usd").GetDecimal() > 0);

@@ -108,7 +108,7 @@ public sealed class ServerSpanTests : IDisposable
     }
 
     /// <summary>The server span of <paramref name="traceId"/>; it stops just after the response is sent.</summary>
-    private Task<Activity> SpanOfAsync(ActivityTraceId traceId) => SpanSlot(traceId).Task.WaitAsync(TimeSpan.FromSeconds(10));
+    private Task<Activity> SpanOfAsync(ActivityTraceId traceId) => SpanSlot(traceId).Task.WaitAsync(TimeSpan.FromSeconds(30));
 
     private TaskCompletionSource<Activity> SpanSlot(ActivityTraceId traceId) =>
         _serverSpans.GetOrAdd(traceId, _ => new TaskCompletionSource<Activity>(TaskCreationOptions.RunContinuationsAsynchronously));

@@ -65,7 +65,7 @@ public sealed class ProjectionRecoveryTests(TokenServiceApp service)
             // Ready (Degraded is 200): the Gateway's introspection fallback needs TokenService most when Redis is down.
             // The Redis check notices the outage on its next probe, not at the instant the process stops.
             HttpResponseMessage health;
-            using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
             {
                 while (true)
                 {

@@ -218,7 +218,7 @@ public sealed class CredentialEvents(ISubscriber subscriber) : IAsyncDisposable
     /// </summary>
     public async Task<long> WaitForAsync(string message, TimeSpan? timeout = null)
     {
-        var deadline = Task.Delay(timeout ?? TimeSpan.FromSeconds(15));
+        var deadline = Task.Delay(timeout ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             Task next;

@@ -41,7 +41,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
             }
 
             return false;
-        }, TimeSpan.FromSeconds(30)), "no replica was caught with a batch in flight");
+        }, TimeSpan.FromSeconds(60)), "no replica was caught with a batch in flight");
 
         var pid = victim!.ProcessId!.Value;
         using (var process = Process.GetProcessById(pid))
@@ -61,7 +61,10 @@ public sealed class FailureTests(UsageAppFixture fixture)
 
         await fixture.App.WaitForResourceHealthyAsync("usageworker");
         Assert.NotEqual(pid, victim.ProcessId);
-        Assert.Contains(fixture.App.GetLogs("usageworker"), line => line.Contains("Took over", StringComparison.Ordinal));
+        // Console output of the workers reaches the AppHost asynchronously: wait for the line rather than race it.
+        Assert.True(await Eventually.TrueAsync(
+            () => Task.FromResult(fixture.App.GetLogs("usageworker").Any(line => line.Contains("Took over", StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(30)), "no worker logged that it took the killed worker's entries over");
     }
 
     [Fact]
@@ -102,7 +105,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
 
                 using var alive = await fixture.Worker(0).GetAsync("/alive");
                 return alive.IsSuccessStatusCode;
-            }, TimeSpan.FromSeconds(30)), "the restarted worker did not come up while PostgreSQL was down");
+            }, TimeSpan.FromSeconds(60)), "the restarted worker did not come up while PostgreSQL was down");
             using var notReady = await fixture.Worker(0).GetAsync("/health");
             Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
         }

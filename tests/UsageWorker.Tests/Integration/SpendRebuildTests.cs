@@ -19,7 +19,7 @@ public sealed class SpendRebuildTests(UsageAppFixture fixture)
 
         // Redis loses everything: counters, the stream, the consumer group.
         await fixture.Db.ExecuteAsync("FLUSHALL");
-        Assert.True(await Eventually.TrueAsync(() => fixture.Db.KeyExistsAsync(RedisKeys.BudgetSpentRebuilt), TimeSpan.FromSeconds(20)));
+        Assert.True(await Eventually.TrueAsync(() => fixture.Db.KeyExistsAsync(RedisKeys.BudgetSpentRebuilt), TimeSpan.FromSeconds(60)));
 
         var day = RedisKeys.BudgetPeriodKey("daily", now);
         var month = RedisKeys.BudgetPeriodKey("monthly", now);

@@ -67,13 +67,16 @@ public sealed class UsageStreamTests(UsageAppFixture fixture) : IAsyncLifetime
         // Not idle long enough yet: nothing to take.
         Assert.Empty(await survivor.ClaimIdleAsync(TimeSpan.FromMinutes(1), 10));
 
-        await Task.Delay(150);
-        var claimed = await survivor.ClaimIdleAsync(TimeSpan.FromMilliseconds(100), 10);
+        // The idle threshold is far above any pause a loaded machine makes between two Redis calls, so the second
+        // claim below cannot see the freshly claimed entries as idle again.
+        var minIdle = TimeSpan.FromSeconds(1);
+        await Task.Delay(minIdle + TimeSpan.FromMilliseconds(100));
+        var claimed = await survivor.ClaimIdleAsync(minIdle, 10);
         Assert.Equal(["a", "b"], claimed.Select(e => e.Fields[1]));
         Assert.All(claimed, e => Assert.Equal(2, e.Deliveries));
 
         // Claimed entries now belong to the survivor: a second claimer right away gets nothing.
-        Assert.Empty(await dead.ClaimIdleAsync(TimeSpan.FromMilliseconds(100), 10));
+        Assert.Empty(await dead.ClaimIdleAsync(minIdle, 10));
         Assert.Equal(2, await survivor.PendingCountAsync());
     }
 
