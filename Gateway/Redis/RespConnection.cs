@@ -38,7 +38,6 @@ internal sealed partial class RespConnection : IAsyncDisposable
     private readonly Lock _connectGate = new();
     private readonly ITimer _watchdog;
     private Link? _link;
-    private Task<Link>? _connecting;
     private long _nextAttempt;
     private string _lastError = "not connected yet";
     private bool _reportedDown;
@@ -55,7 +54,7 @@ internal sealed partial class RespConnection : IAsyncDisposable
 
     public EndPoint EndPoint => _settings.EndPoint;
 
-    public bool IsConnected => Volatile.Read(ref _link) is { Failed: false };
+    public bool IsConnected => Volatile.Read(ref _link) is { Failed: false, Connected: true };
 
     /// <summary>Connected, or a connection attempt is under way or due: a command may succeed.</summary>
     public bool IsAvailable
@@ -69,7 +68,7 @@ internal sealed partial class RespConnection : IAsyncDisposable
 
             lock (_connectGate)
             {
-                return !_disposed && (_connecting is not null || _time.GetTimestamp() >= _nextAttempt);
+                return !_disposed && (_link is { Failed: false } || _time.GetTimestamp() >= _nextAttempt);
             }
         }
     }
@@ -81,7 +80,20 @@ internal sealed partial class RespConnection : IAsyncDisposable
     public Task<RespReply> ExecuteAsync<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
     {
         var link = Volatile.Read(ref _link);
-        return link is { Failed: false } ? Send(link, state, write) : ConnectThenSendAsync(state, write);
+        if (link is not { Failed: false })
+        {
+            try
+            {
+                link = StartLink();
+            }
+            catch (RespException ex)
+            {
+                return Task.FromException<RespReply>(ex);
+            }
+        }
+
+        // A link being connected buffers the command behind the handshake: commands keep the order they were issued in.
+        return Send(link, state, write);
     }
 
     /// <summary>Connects now if not connected (start-up warm-up); failures are only logged.</summary>
@@ -89,9 +101,9 @@ internal sealed partial class RespConnection : IAsyncDisposable
     {
         try
         {
-            await ConnectAsync();
+            await StartLink().Ready;
         }
-        catch (RespException)
+        catch (Exception ex) when (ex is RespException or ObjectDisposedException)
         {
             // Logged by the attempt; the next command tries again.
         }
@@ -111,12 +123,6 @@ internal sealed partial class RespConnection : IAsyncDisposable
         {
             Fail(link, new RespConnectionException("The Redis connection was closed."), report: false);
         }
-    }
-
-    private async Task<RespReply> ConnectThenSendAsync<TState>(TState state, Action<IBufferWriter<byte>, TState> write)
-    {
-        var link = await ConnectAsync();
-        return await Send(link, state, write);
     }
 
     private Task<RespReply> Send<TState>(Link link, TState state, Action<IBufferWriter<byte>, TState> write)
@@ -267,109 +273,103 @@ internal sealed partial class RespConnection : IAsyncDisposable
         }
     }
 
-    private Task<Link> ConnectAsync()
+    /// <summary>
+    /// The current link, or a new one: published at once with the handshake (<c>AUTH</c>, <c>SELECT</c>) queued first,
+    /// so commands issued while it connects wait in its buffer, in order. Throws when a new attempt is not due yet.
+    /// </summary>
+    private Link StartLink()
     {
         lock (_connectGate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_link is { Failed: false } link)
+            if (_link is { Failed: false } current)
             {
-                return Task.FromResult(link);
-            }
-
-            if (_connecting is { } inProgress)
-            {
-                return inProgress;
+                return current;
             }
 
             var now = _time.GetTimestamp();
             if (now < _nextAttempt)
             {
-                return Task.FromException<Link>(new RespConnectionException($"Not connected to Redis at {_settings.EndPoint}: {_lastError}"));
+                throw new RespConnectionException($"Not connected to Redis at {_settings.EndPoint}: {_lastError}");
             }
 
             _nextAttempt = now + (long)(_settings.ReconnectInterval.TotalSeconds * _time.TimestampFrequency);
-            return _connecting = ConnectCoreAsync();
-        }
-    }
-
-    private async Task<Link> ConnectCoreAsync()
-    {
-        // Never completes synchronously, so ConnectAsync always publishes the attempt before it ends.
-        await Task.Yield();
-        Socket? socket = null;
-        try
-        {
-            socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            using (var timeout = new CancellationTokenSource(_settings.ConnectTimeout))
-            {
-                await socket.ConnectAsync(_settings.EndPoint, timeout.Token);
-            }
-
-            var link = new Link(socket);
-            _ = ReceiveAsync(link);
+            var link = new Link(new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true });
+            var handshake = new List<Task<RespReply>>(2);
             if (_settings.Password is { Length: > 0 } password)
             {
-                await HandshakeAsync(link, "AUTH", password);
+                handshake.Add(Send(link, ("AUTH", password), WriteHandshake));
             }
 
             if (_settings.Database != 0)
             {
-                await HandshakeAsync(link, "SELECT", _settings.Database.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                handshake.Add(Send(link, ("SELECT", _settings.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)), WriteHandshake));
             }
 
+            _link = link;
+            _ = ConnectAsync(link, handshake);
+            return link;
+        }
+    }
+
+    private static void WriteHandshake(IBufferWriter<byte> output, (string Command, string Argument) state)
+    {
+        Resp.WriteArrayHeader(output, 2);
+        Resp.WriteBulk(output, state.Command);
+        Resp.WriteBulk(output, state.Argument);
+    }
+
+    private async Task ConnectAsync(Link link, List<Task<RespReply>> handshake)
+    {
+        try
+        {
+            using (var timeout = new CancellationTokenSource(_settings.ConnectTimeout))
+            {
+                await link.Socket.ConnectAsync(_settings.EndPoint, timeout.Token).ConfigureAwait(false);
+            }
+
+            _ = ReceiveAsync(link);
+            // The link was created "writing": this sends the handshake and every command queued behind it.
+            Flush(link);
+            foreach (var step in handshake)
+            {
+                var reply = await step.WaitAsync(_settings.ConnectTimeout).ConfigureAwait(false);
+                if (reply.IsError)
+                {
+                    // Never the password: only what Redis said.
+                    throw new RespConnectionException($"Redis refused the connection's {(handshake.IndexOf(step) == 0 && _settings.Password is { Length: > 0 } ? "AUTH" : "SELECT")}: {reply.AsString()}");
+                }
+            }
+
+            link.Connected = true;
             bool wasDown;
             lock (_connectGate)
             {
-                _connecting = null;
-                if (_disposed)
-                {
-                    Fail(link, new RespConnectionException("The Redis connection was closed."), report: false);
-                    throw new ObjectDisposedException(nameof(RespConnection));
-                }
-
-                _link = link;
                 wasDown = _reportedDown;
                 _reportedDown = false;
             }
 
             LogConnected(_logger, _settings.EndPoint, wasDown);
-            return link;
+            link.MarkReady(null);
         }
         catch (Exception ex)
         {
-            socket?.Dispose();
+            var error = ex as RespException ?? new RespConnectionException($"Could not connect to Redis at {_settings.EndPoint}: {ex.Message}", ex);
             bool report;
             lock (_connectGate)
             {
-                _connecting = null;
-                _lastError = ex.Message;
-                report = !_reportedDown;
+                _lastError = error.Message;
+                report = !_reportedDown && !_disposed;
                 _reportedDown = true;
             }
 
             if (report)
             {
-                LogConnectFailed(_logger, _settings.EndPoint, ex.Message);
+                LogConnectFailed(_logger, _settings.EndPoint, error.Message);
             }
 
-            throw ex as RespException ?? new RespConnectionException($"Could not connect to Redis at {_settings.EndPoint}: {ex.Message}", ex);
-        }
-    }
-
-    private async Task HandshakeAsync(Link link, string command, string argument)
-    {
-        var reply = await Send(link, (command, argument), static (output, state) =>
-            {
-                Resp.WriteArrayHeader(output, 2);
-                Resp.WriteBulk(output, state.command);
-                Resp.WriteBulk(output, state.argument);
-            })
-            .WaitAsync(_settings.ConnectTimeout);
-        if (reply.IsError)
-        {
-            Fail(link, new RespConnectionException($"Redis refused {command}: {reply.AsString()}"), report: false);
-            throw new RespConnectionException($"Redis refused {command}: {reply.AsString()}");
+            Fail(link, error, report: false);
+            link.MarkReady(error);
         }
     }
 
@@ -397,8 +397,12 @@ internal sealed partial class RespConnection : IAsyncDisposable
             if (wasCurrent)
             {
                 _link = null;
-                // The first command after a loss reconnects at once; failed attempts then wait ReconnectInterval.
-                _nextAttempt = 0;
+                if (link.Connected)
+                {
+                    // The first command after a loss reconnects at once; failed attempts then wait ReconnectInterval.
+                    _nextAttempt = 0;
+                }
+
                 _lastError = error.Message;
                 report &= !_reportedDown && !_disposed;
                 _reportedDown |= report;
@@ -451,12 +455,34 @@ internal sealed partial class RespConnection : IAsyncDisposable
 
     private sealed class Link(Socket socket)
     {
+        private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public Socket Socket { get; } = socket;
+
+        /// <summary>Completes when the handshake succeeded, or fails with why the connection could not be made.</summary>
+        public Task Ready => _ready.Task;
+
+        public volatile bool Connected;
+
+        public void MarkReady(Exception? error)
+        {
+            if (error is null)
+            {
+                _ready.TrySetResult();
+            }
+            else
+            {
+                _ready.TrySetException(error);
+                _ = _ready.Task.Exception;
+            }
+        }
+
         public Lock Gate { get; } = new();
         public Queue<PendingCommand> Pending { get; } = new();
         public OutputBuffer Output { get; set; } = new();
         public OutputBuffer Sending { get; set; } = new();
-        public bool Writing { get; set; }
+        /// <summary>Someone is sending the buffer; a new link starts "writing" until it is connected.</summary>
+        public bool Writing { get; set; } = true;
         public volatile bool Failed;
         public Exception? Failure { get; set; }
     }

@@ -67,6 +67,18 @@ public sealed class RespConnectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Commands_issued_while_the_connection_is_being_made_run_in_the_order_they_were_issued()
+    {
+        await using var connection = Connect();
+        var pushes = Enumerable.Range(0, 300).Select(i => Command(connection, "RPUSH", "resp:order", i.ToString(CultureInfo.InvariantCulture))).ToList();
+        await Task.WhenAll(pushes);
+
+        var stored = await _admin.GetDatabase().ListRangeAsync("resp:order");
+        Assert.Equal(Enumerable.Range(0, 300).Select(i => i.ToString(CultureInfo.InvariantCulture)), stored.Select(v => (string)v!));
+        Assert.Equal(Enumerable.Range(1, 300), pushes.Select(p => (int)p.Result.AsInt64()));
+    }
+
+    [Fact]
     public async Task Error_replies_are_returned_and_the_connection_stays_usable()
     {
         await using var connection = Connect();
