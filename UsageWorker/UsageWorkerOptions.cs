@@ -26,6 +26,14 @@ public sealed class UsageWorkerOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan ReadBlockTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// After a read that did not fill a batch, wait this long before reading again, so that a steady trickle of events
+    /// becomes one PostgreSQL transaction per interval rather than one per gateway flush (a full read reads again at
+    /// once). Events reach PostgreSQL this much later; 0 reads as soon as anything arrives.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan ReadLinger { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>An entry pending this long with any consumer is taken over (its consumer is presumed dead).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
     public TimeSpan ReclaimMinIdle { get; set; } = TimeSpan.FromSeconds(30);

@@ -115,6 +115,11 @@ internal sealed partial class UsageIngestionService(
                 if (entries.Count > 0)
                 {
                     await output.WriteAsync(entries, handOverCt).ConfigureAwait(false);
+                    if (entries.Count < _options.ReadBatchSize && _options.ReadLinger > TimeSpan.Zero)
+                    {
+                        // A trickle: let more gather, so PostgreSQL sees one transaction per linger, not one per event batch.
+                        await Task.Delay(_options.ReadLinger, ct).ConfigureAwait(false);
+                    }
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested || handOverCt.IsCancellationRequested)
