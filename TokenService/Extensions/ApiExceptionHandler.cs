@@ -10,7 +10,7 @@ namespace LlmGateway.TokenService.Extensions;
 /// and says so), a malformed request caught by the framework → its 4xx, anything else → 500 with the request id to
 /// find it in the logs.
 /// </summary>
-public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+public sealed partial class ApiExceptionHandler(NpgsqlDataSource dataSource, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
 
@@ -25,10 +25,12 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         switch (exception)
         {
             case CredentialStoreUnavailableException unavailable:
+                ForgetBrokenConnections(unavailable.InnerException);
                 LogUnavailable(httpContext.Request.Method, httpContext.Request.Path, unavailable.InnerException?.Message ?? unavailable.Message);
                 error = ApiError.Unavailable(unavailable.Message, RetryAfter);
                 break;
             case NpgsqlException database when database is not PostgresException || database.IsTransient:
+                ForgetBrokenConnections(database);
                 LogUnavailable(httpContext.Request.Method, httpContext.Request.Path, database.Message);
                 error = ApiError.Unavailable("The credential database is unreachable; try again shortly.", RetryAfter);
                 break;
@@ -49,6 +51,19 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
 
         await error.ExecuteAsync(httpContext);
         return true;
+    }
+
+    /// <summary>
+    /// A connection-level failure (not an error PostgreSQL answered) usually means PostgreSQL restarted: every idle
+    /// pooled connection is dead too. Dropping them now costs the next requests a fresh connection instead of one more
+    /// 503 per stale connection.
+    /// </summary>
+    private void ForgetBrokenConnections(Exception? failure)
+    {
+        if (failure is NpgsqlException and not PostgresException)
+        {
+            dataSource.Clear();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: {Reason}")]
