@@ -30,7 +30,7 @@ internal sealed record RespConnectionSettings(EndPoint EndPoint, string? Passwor
 /// <see cref="RespConnectionException"/>, the next command reconnects, and while a reconnect attempt is not due commands
 /// fail at once, so callers fall back instead of waiting.
 /// </remarks>
-internal sealed partial class RespConnection : IAsyncDisposable
+internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
 {
     private readonly RespConnectionSettings _settings;
     private readonly TimeProvider _time;
@@ -111,6 +111,18 @@ internal sealed partial class RespConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _watchdog.DisposeAsync();
+        Close();
+    }
+
+    public void Dispose()
+    {
+        _watchdog.Dispose();
+        Close();
+    }
+
+    private void Close()
+    {
         Link? link;
         lock (_connectGate)
         {
@@ -118,7 +130,6 @@ internal sealed partial class RespConnection : IAsyncDisposable
             link = _link;
         }
 
-        await _watchdog.DisposeAsync();
         if (link is not null)
         {
             Fail(link, new RespConnectionException("The Redis connection was closed."), report: false);

@@ -72,7 +72,7 @@ internal abstract class ScriptRunner
 }
 
 /// <summary>Scripts over <see cref="RespConnection"/>.</summary>
-internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner, IAsyncDisposable
+internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner, IAsyncDisposable, IDisposable
 {
     private static readonly Action<IBufferWriter<byte>, Invocation> WriteBySha = static (output, call) => Write(output, call, bySha: true);
     private static readonly Action<IBufferWriter<byte>, Invocation> WriteBySource = static (output, call) => Write(output, call, bySha: false);
@@ -96,6 +96,8 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
     }
 
     public ValueTask DisposeAsync() => Connection.DisposeAsync();
+
+    public void Dispose() => Connection.Dispose();
 
     private static void Write(IBufferWriter<byte> output, Invocation call, bool bySha)
     {
