@@ -9,8 +9,8 @@ namespace LlmGateway.Gateway.Limits;
 
 /// <summary>
 /// Admission and settlement against every limit of a request's credential, its ancestors and its owner: one Redis
-/// script call each (<see cref="LimitScripts"/>), shared by every gateway instance; the fallback policies while Redis
-/// cannot be asked.
+/// script call each (<see cref="LimitScripts"/>; concurrent settlements share one, <see cref="SettlementBatcher"/>),
+/// shared by every gateway instance; the fallback policies while Redis cannot be asked.
 /// </summary>
 /// <remarks>
 /// Refusals: a rate or concurrency limit → 429 <c>rate_limit_error</c> with <c>retry-after</c> (the SDKs wait and

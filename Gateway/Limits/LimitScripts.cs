@@ -109,38 +109,50 @@ internal static class LimitScripts
         """);
 
     /// <summary>
-    /// Settlement. KEYS: the bases of the n admitted subjects, then the spend counters. ARGV: [1] request id, [2] window,
-    /// [3] actual − estimated tokens, [4] n, [5] cost nano-USD, then per subject "1" when its tokens/min was charged,
-    /// then per spend counter its expiry (Unix s, 0: none). Releases the concurrency slot and the reservation,
-    /// corrects the window's tokens (if that window still exists) and adds the cost. Returns 1.
+    /// Settlement of one or more requests (group commit: the settlements that arrive while one call is in flight go
+    /// together in the next). ARGV: [1] entry count, then per entry: request id, window, actual − estimated tokens,
+    /// n subjects, m spend counters (0 when the cost is 0), cost nano-USD, then per subject "1" when its tokens/min was
+    /// charged, then per spend counter its expiry (Unix s, 0: none). KEYS: per entry its n subject bases, then its m
+    /// spend counters. Per entry: releases the concurrency slot and the reservation, corrects the window's tokens (if
+    /// that window still exists) and adds the cost. Returns the entry count.
     /// </summary>
-    public static readonly RedisScript Settle = new("""
-        local rid = ARGV[1]
-        local window = ARGV[2]
-        local delta = tonumber(ARGV[3])
-        local n = tonumber(ARGV[4])
-        for i = 1, n do
-          local base = KEYS[i]
-          redis.call('ZREM', base .. ':inflight', rid)
-          local reserved = base .. ':reserved'
-          local amount = redis.call('HGET', reserved, rid)
-          if amount then
-            redis.call('HDEL', reserved, rid)
-            redis.call('HINCRBY', reserved, '#total', -tonumber(amount))
+    public static readonly RedisScript SettleBatch = new("""
+        local entries = tonumber(ARGV[1])
+        local k, a = 0, 1
+        for e = 1, entries do
+          local rid = ARGV[a + 1]
+          local window = ARGV[a + 2]
+          local delta = tonumber(ARGV[a + 3])
+          local n = tonumber(ARGV[a + 4])
+          local m = tonumber(ARGV[a + 5])
+          local cost = ARGV[a + 6]
+          a = a + 6
+          for i = 1, n do
+            local base = KEYS[k + i]
+            redis.call('ZREM', base .. ':inflight', rid)
+            local reserved = base .. ':reserved'
+            local amount = redis.call('HGET', reserved, rid)
+            if amount then
+              redis.call('HDEL', reserved, rid)
+              redis.call('HINCRBY', reserved, '#total', -tonumber(amount))
+            end
+            if delta ~= 0 and ARGV[a + i] == '1' then
+              local key = base .. ':tpm:' .. window
+              if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, delta) end
+            end
           end
-          if delta ~= 0 and ARGV[5 + i] == '1' then
-            local key = base .. ':tpm:' .. window
-            if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, delta) end
+          if tonumber(cost) > 0 then
+            for j = 1, m do
+              local key = KEYS[k + n + j]
+              redis.call('INCRBY', key, cost)
+              local expireAt = tonumber(ARGV[a + n + j])
+              if expireAt > 0 and redis.call('TTL', key) == -1 then redis.call('EXPIREAT', key, expireAt) end
+            end
           end
+          k = k + n + m
+          a = a + n + m
         end
-        if tonumber(ARGV[5]) > 0 then
-          for j = n + 1, #KEYS do
-            redis.call('INCRBY', KEYS[j], ARGV[5])
-            local expireAt = tonumber(ARGV[5 + j])
-            if expireAt > 0 and redis.call('TTL', KEYS[j]) == -1 then redis.call('EXPIREAT', KEYS[j], expireAt) end
-          end
-        end
-        return 1
+        return entries
         """);
 
     /// <summary>Adds spend that could not be settled earlier. KEYS: counters; ARGV: per counter amount, expiry (Unix s, 0: none).</summary>

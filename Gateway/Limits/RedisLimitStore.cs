@@ -33,13 +33,14 @@ internal readonly record struct AdmitResult(
 internal readonly record struct SubjectUsage(long Requests, long Tokens, long InFlight, long ReservedNanoUsd, long SpentNanoUsd);
 
 /// <summary>
-/// The shared limit state in Redis: one script call per admission, per settlement, per renewal batch. Every call is
+/// The shared limit state in Redis: one script call per admission, per batch of settlements, per renewal batch. Every call is
 /// bounded by <see cref="LimitOptions.RedisTimeout"/>; failures surface as exceptions for the caller's fallback.
 /// </summary>
 internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions> options)
 {
     private readonly TimeSpan _timeout = options.Value.RedisTimeout;
     private readonly long _leaseMs = (long)options.Value.LeaseDuration.TotalMilliseconds;
+    private readonly SettlementBatcher _settlements = new(redis, options.Value.RedisTimeout);
 
     public bool IsConnected => redis.IsConnected;
 
@@ -101,37 +102,57 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
 
     /// <summary>
     /// Releases what <paramref name="subjects"/> hold for the request, corrects its tokens in <paramref name="window"/>
-    /// by <paramref name="tokenDelta"/>, and adds <paramref name="costNanoUsd"/> to every spend counter.
+    /// by <paramref name="tokenDelta"/>, and adds <paramref name="costNanoUsd"/> to every spend counter: sent at once, or
+    /// together with the other settlements that arrive while one is in flight (<see cref="SettlementBatcher"/>).
+    /// Bounded by <see cref="LimitOptions.RedisTimeout"/> from the call; a settlement whose caller stopped waiting
+    /// before it was sent is never sent.
     /// </summary>
     public async Task SettleAsync(
         IReadOnlyList<LimitSubject> subjects, bool metered, string requestId, long window, long tokenDelta,
         long costNanoUsd, string[] spendKeys, long[] spendExpiry)
     {
+        var settlement = Entry(subjects, metered, requestId, window, tokenDelta, costNanoUsd, spendKeys, spendExpiry);
+        var outcome = _settlements.SettleAsync(settlement);
+        try
+        {
+            await outcome.WaitAsync(_timeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (!outcome.IsCompleted)
+        {
+            settlement.TryAbandon();
+            throw;
+        }
+    }
+
+    /// <summary>One request's entry of <see cref="LimitScripts.SettleBatch"/>.</summary>
+    internal static Settlement Entry(
+        IReadOnlyList<LimitSubject> subjects, bool metered, string requestId, long window, long tokenDelta,
+        long costNanoUsd, string[] spendKeys, long[] spendExpiry)
+    {
         var n = subjects.Count;
-        var addsSpend = costNanoUsd > 0;
-        var keys = new RedisKey[n + (addsSpend ? spendKeys.Length : 0)];
-        var values = new RedisValue[5 + n + (addsSpend ? spendKeys.Length : 0)];
-        values[0] = requestId;
-        values[1] = window.ToString(CultureInfo.InvariantCulture);
-        values[2] = tokenDelta;
-        values[3] = n;
-        values[4] = costNanoUsd;
+        var m = costNanoUsd > 0 ? spendKeys.Length : 0;
+        var keys = new RedisKey[n + m];
+        // [0] is the batch's entry count (SettlementBatcher).
+        var values = new RedisValue[7 + n + m];
+        values[1] = requestId;
+        values[2] = window.ToString(CultureInfo.InvariantCulture);
+        values[3] = tokenDelta;
+        values[4] = n;
+        values[5] = m;
+        values[6] = costNanoUsd;
         for (var i = 0; i < n; i++)
         {
             keys[i] = subjects[i].Base;
-            values[5 + i] = metered && subjects[i].TokensPerMinute > 0 ? "1" : "0";
+            values[7 + i] = metered && subjects[i].TokensPerMinute > 0 ? "1" : "0";
         }
 
-        if (addsSpend)
+        for (var j = 0; j < m; j++)
         {
-            for (var j = 0; j < spendKeys.Length; j++)
-            {
-                keys[n + j] = spendKeys[j];
-                values[5 + n + j] = spendExpiry[j];
-            }
+            keys[n + j] = spendKeys[j];
+            values[7 + n + j] = spendExpiry[j];
         }
 
-        await redis.EvaluateAsync(LimitScripts.Settle, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
+        return new Settlement(keys, values);
     }
 
     /// <summary>Adds spend kept while Redis was unavailable.</summary>

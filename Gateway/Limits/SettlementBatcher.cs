@@ -1,0 +1,202 @@
+using LlmGateway.Gateway.Redis;
+using StackExchange.Redis;
+
+namespace LlmGateway.Gateway.Limits;
+
+/// <summary>
+/// One request's settlement as an entry of <see cref="LimitScripts.SettleBatch"/>; its task completes when the call
+/// that carried it returned (or faults with that call's exception).
+/// </summary>
+internal sealed class Settlement : TaskCompletionSource
+{
+    private const int Queued = 0;
+    private const int Sent = 1;
+    private const int Abandoned = 2;
+
+    private int _state;
+
+    /// <param name="keys">The entry's keys: its subject bases, then its spend counters.</param>
+    /// <param name="values">
+    /// The entry's arguments from index 1 (request id, window, token delta, n, m, cost, flags, expiries); index 0 is
+    /// left free for the batch's entry count, so a batch of one is sent without copying.
+    /// </param>
+    public Settlement(RedisKey[] keys, RedisValue[] values)
+        : base(TaskCreationOptions.None)
+    {
+        Keys = keys;
+        Values = values;
+    }
+
+    public RedisKey[] Keys { get; }
+
+    public RedisValue[] Values { get; }
+
+    /// <summary>Keys and arguments this entry adds to a script call.</summary>
+    public int Arguments => Keys.Length + Values.Length - 1;
+
+    /// <summary>Marks the entry sent; false when its caller gave up waiting before it was.</summary>
+    public bool TryTake() => Interlocked.CompareExchange(ref _state, Sent, Queued) == Queued;
+
+    /// <summary>
+    /// The caller stopped waiting: true when the entry had not been sent and never will be (nothing of it reached
+    /// Redis); false when it was sent (its fate is unknown).
+    /// </summary>
+    public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
+}
+
+/// <summary>
+/// Group commit of settlements: with no call in flight a settlement is sent at once on the caller's thread; those that
+/// arrive while one is in flight queue and go together, as one <see cref="LimitScripts.SettleBatch"/> call, as soon as
+/// it returns (up to <see cref="MaxEntries"/> entries or <see cref="MaxArguments"/> keys and arguments per call). At
+/// concurrency 1 nothing waits; at high concurrency many settlements share one round trip and one script call.
+/// </summary>
+/// <remarks>
+/// No thread and no timer: the caller that finds no call in flight sends, and whoever completes a call (the
+/// connection's receive loop, usually) sends the next batch before completing the finished batch's callers inline.
+/// Each call is bounded by <paramref name="timeout"/>, so a lost reply fails its batch and the queue moves on.
+/// </remarks>
+internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout)
+{
+    public const int MaxEntries = 256;
+    public const int MaxArguments = 4000;
+
+    private readonly Lock _gate = new();
+    private readonly Queue<Settlement> _queue = new();
+    private bool _sending;
+
+    /// <summary>Sends <paramref name="settlement"/> now or with the next batch; its task reports the outcome.</summary>
+    public Task SettleAsync(Settlement settlement)
+    {
+        lock (_gate)
+        {
+            if (_sending)
+            {
+                _queue.Enqueue(settlement);
+                return settlement.Task;
+            }
+
+            _sending = true;
+        }
+
+        settlement.TryTake();
+        _ = RunAsync([settlement]);
+        return settlement.Task;
+    }
+
+    private async Task RunAsync(List<Settlement> batch)
+    {
+        var call = Send(batch);
+        while (true)
+        {
+            Exception? failure = null;
+            try
+            {
+                await call.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            var done = batch;
+            var next = TakeNext();
+            if (next is not null)
+            {
+                call = Send(next);
+            }
+
+            foreach (var settlement in done)
+            {
+                if (failure is null)
+                {
+                    settlement.TrySetResult();
+                }
+                else
+                {
+                    settlement.TrySetException(failure);
+                }
+            }
+
+            if (next is null)
+            {
+                return;
+            }
+
+            batch = next;
+        }
+    }
+
+    /// <summary>The queued settlements for the next call, or null (and nothing in flight any more) when none wait.</summary>
+    private List<Settlement>? TakeNext()
+    {
+        lock (_gate)
+        {
+            List<Settlement>? batch = null;
+            var arguments = 0;
+            while (_queue.TryPeek(out var settlement))
+            {
+                if (batch is not null && (batch.Count == MaxEntries || arguments + settlement.Arguments > MaxArguments))
+                {
+                    break;
+                }
+
+                _queue.Dequeue();
+                if (settlement.TryTake())
+                {
+                    (batch ??= []).Add(settlement);
+                    arguments += settlement.Arguments;
+                }
+            }
+
+            if (batch is null)
+            {
+                _sending = false;
+            }
+
+            return batch;
+        }
+    }
+
+    private Task Send(List<Settlement> batch)
+    {
+        try
+        {
+            RedisKey[] keys;
+            RedisValue[] values;
+            if (batch.Count == 1)
+            {
+                keys = batch[0].Keys;
+                values = batch[0].Values;
+            }
+            else
+            {
+                var keyCount = 0;
+                var valueCount = 1;
+                foreach (var settlement in batch)
+                {
+                    keyCount += settlement.Keys.Length;
+                    valueCount += settlement.Values.Length - 1;
+                }
+
+                keys = new RedisKey[keyCount];
+                values = new RedisValue[valueCount];
+                var k = 0;
+                var v = 1;
+                foreach (var settlement in batch)
+                {
+                    settlement.Keys.CopyTo(keys, k);
+                    k += settlement.Keys.Length;
+                    Array.Copy(settlement.Values, 1, values, v, settlement.Values.Length - 1);
+                    v += settlement.Values.Length - 1;
+                }
+            }
+
+            values[0] = batch.Count;
+            return redis.EvaluateAsync(LimitScripts.SettleBatch, keys, values).WaitAsync(timeout);
+        }
+        catch (Exception ex)
+        {
+            return Task.FromException(ex);
+        }
+    }
+}
