@@ -136,9 +136,9 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    private Task<RespReply> Send<TState>(Link link, TState state, Action<IBufferWriter<byte>, TState> write)
+    private Task<RespReply> Send<TState>(Link link, TState state, Action<IBufferWriter<byte>, TState> write, string? handshake = null)
     {
-        var command = new PendingCommand(_time.GetTimestamp());
+        var command = new PendingCommand(_time.GetTimestamp(), handshake);
         bool flush;
         lock (link.Gate)
         {
@@ -263,6 +263,15 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
                         throw new RespProtocolException("Redis sent a reply to no command.");
                     }
 
+                    if (command.Handshake is { } step && reply.IsError)
+                    {
+                        // Before anything queued behind the handshake sees a reply (NOAUTH…): they all fail with the link.
+                        var refused = new RespConnectionException($"Redis refused the connection's {step}: {reply.AsString()}");
+                        Fail(link, refused, report: false);
+                        command.TrySetException(refused);
+                        return;
+                    }
+
                     // Completes inline: the request that waited continues on this thread, without a thread switch.
                     command.TrySetResult(reply);
                 }
@@ -309,12 +318,12 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
             var handshake = new List<Task<RespReply>>(2);
             if (_settings.Password is { Length: > 0 } password)
             {
-                handshake.Add(Send(link, ("AUTH", password), WriteHandshake));
+                handshake.Add(Send(link, ("AUTH", password), WriteHandshake, "AUTH"));
             }
 
             if (_settings.Database != 0)
             {
-                handshake.Add(Send(link, ("SELECT", _settings.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)), WriteHandshake));
+                handshake.Add(Send(link, ("SELECT", _settings.Database.ToString(System.Globalization.CultureInfo.InvariantCulture)), WriteHandshake, "SELECT"));
             }
 
             _link = link;
@@ -344,12 +353,8 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
             Flush(link);
             foreach (var step in handshake)
             {
-                var reply = await step.WaitAsync(_settings.ConnectTimeout).ConfigureAwait(false);
-                if (reply.IsError)
-                {
-                    // Never the password: only what Redis said.
-                    throw new RespConnectionException($"Redis refused the connection's {(handshake.IndexOf(step) == 0 && _settings.Password is { Length: > 0 } ? "AUTH" : "SELECT")}: {reply.AsString()}");
-                }
+                // A refusal fails the link in the receive loop, before any command queued behind it sees a reply.
+                await step.WaitAsync(_settings.ConnectTimeout).ConfigureAwait(false);
             }
 
             link.Connected = true;
@@ -499,9 +504,12 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
     }
 
     /// <summary>A command waiting for its reply; continuations run on the thread that completes it.</summary>
-    private sealed class PendingCommand(long enqueued) : TaskCompletionSource<RespReply>
+    private sealed class PendingCommand(long enqueued, string? handshake) : TaskCompletionSource<RespReply>
     {
         public long Enqueued { get; } = enqueued;
+
+        /// <summary>The handshake step (<c>AUTH</c>, <c>SELECT</c>) this command is, or null for a caller's command.</summary>
+        public string? Handshake { get; } = handshake;
     }
 
     /// <summary>A growable byte buffer that can be cut back (a command that failed to serialize leaves no trace).</summary>

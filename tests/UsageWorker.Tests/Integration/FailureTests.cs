@@ -14,7 +14,8 @@ public sealed class FailureTests(UsageAppFixture fixture)
         const int n = 30_000;
         var now = DateTimeOffset.UtcNow;
         var events = Enumerable.Range(0, n).Select(i => new TestEvent($"kill-{i}", now, $"kill-cred-{i % 7}", Input: i % 1000, Output: 1 + i % 300)).ToList();
-        await fixture.AddEventsAsync(events.Select(e => e.Fields()));
+        // Still being added while the replicas consume: the window in which a batch is in flight spans the whole append.
+        var adding = fixture.AddEventsAsync(events.Select(e => e.Fields()));
 
         // Wait until a replica holds entries it has read but not yet acknowledged (a batch in flight, and the next
         // ones prefetched), then kill that replica without warning.
@@ -22,7 +23,9 @@ public sealed class FailureTests(UsageAppFixture fixture)
         long victimPending = 0;
         Assert.True(await Eventually.TrueAsync(async () =>
         {
-            if (await fixture.CountRowsAsync("kill-") < 1000)
+            // In the middle: some batches are stored already. The workers get through 30,000 entries in about a second,
+            // so this polls quickly; a poll that comes too late would find nothing pending any more.
+            if (await fixture.CountRowsAsync("kill-") == 0)
             {
                 return false;
             }
@@ -41,8 +44,9 @@ public sealed class FailureTests(UsageAppFixture fixture)
             }
 
             return false;
-        }, TimeSpan.FromSeconds(60)), "no replica was caught with a batch in flight");
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5)), "no replica was caught with a batch in flight");
 
+        await adding;
         var pid = victim!.ProcessId!.Value;
         using (var process = Process.GetProcessById(pid))
         {

@@ -114,7 +114,7 @@ public sealed class UsageAppCollection : ICollectionFixture<UsageAppFixture>
 /// <summary>Polls a condition that has no event to await (rows appearing in PostgreSQL, counters in Redis).</summary>
 public static class Eventually
 {
-    public static async Task<bool> TrueAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    public static async Task<bool> TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, TimeSpan? interval = null)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -136,7 +136,7 @@ public static class Eventually
                 return false;
             }
 
-            await Task.Delay(100);
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100));
         }
     }
 }
