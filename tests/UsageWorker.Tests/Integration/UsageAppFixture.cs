@@ -36,6 +36,10 @@ public sealed class UsageAppFixture : IAsyncLifetime
             .WithEnvironment("usageworker", "UsageWorker__MaintenanceInterval", "00:00:00.500")
             .WithEnvironment("usageworker", "UsageWorker__SpendCheckInterval", "00:00:00.250")
             .WithEnvironment("usageworker", "UsageWorker__ReadBlockTimeout", "00:00:00.500")
+            // Back-to-back reads: the kill test must catch a replica holding read-but-unacknowledged entries, and with a
+            // linger between partial reads a replica holds none most of the time. (The gateway's whole-app tests run
+            // the worker with its default linger.)
+            .WithEnvironment("usageworker", "UsageWorker__ReadLinger", "00:00:00")
             .StartAsync();
         RedisConnectionString = (await App.GetConnectionStringAsync("redis"))!;
         DatabaseConnectionString = (await App.GetConnectionStringAsync("llmgateway"))!;
