@@ -56,7 +56,9 @@ public sealed partial class RunModeTests
                 output.Add(line);
             }
 
-            if (line.Contains("every resource is healthy", StringComparison.Ordinal))
+            // The last line the AppHost prints once everything is healthy: the table and the admin-key hint come before it
+            // (on the same stream, so they have been read by the time this one is).
+            if (line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
             {
                 healthy.TrySetResult();
             }
@@ -88,6 +90,7 @@ public sealed partial class RunModeTests
 
             Assert.Contains(snapshot, l => l.StartsWith("[gateway] ", StringComparison.Ordinal));
             Assert.Contains(snapshot, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
+            Assert.Contains(snapshot, l => l.Contains("every resource is healthy", StringComparison.Ordinal));
             Assert.Contains(snapshot, l => l.Contains($"http://localhost:{gatewayPort}", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal));
 
             // A bound, not a measurement: each service gets 4 s to stop gracefully before it is killed, then Redis and
