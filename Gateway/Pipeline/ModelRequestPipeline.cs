@@ -130,29 +130,9 @@ internal sealed partial class ModelRequestPipeline(
         {
             body?.Dispose();
             jsonReader?.Dispose();
-            await EndResponseAsync(context);
+            // Settled before the response ends: a client that sends its next request as soon as this one is done
+            // finds its concurrency slot released and its tokens corrected.
             await CompleteAsync(exchange, activity);
-        }
-    }
-
-    /// <summary>
-    /// Ends the response before settlement and the usage event, so that the client's last byte (a chunked body's
-    /// terminator) does not wait for a Redis round trip.
-    /// </summary>
-    private static async Task EndResponseAsync(HttpContext context)
-    {
-        if (!context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
-
-        try
-        {
-            await context.Response.CompleteAsync();
-        }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The client is gone; settlement and the usage event still follow.
         }
     }
 
