@@ -54,6 +54,8 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
         await using var gateway = await StartGatewayAsync();
         using var redis = _redis.Connect();
         var (secret, projection) = await TestCredentials.CreateAsync(redis);
+        // The credential must stay cached through the outage (no TokenService here).
+        await gateway.WaitForCredentialSubscriptionAsync();
         var warm = await SendAsync(gateway, secret, 1);
         await UsageStream.WaitForAsync(redis, warm[0]);
 
@@ -90,6 +92,7 @@ public sealed class UsageDeliveryTests : IAsyncLifetime
         List<string> ids;
         await using (var gateway = await StartGatewayAsync())
         {
+            await gateway.WaitForCredentialSubscriptionAsync();
             ids = await SendAsync(gateway, secret, 1);
             await UsageStream.WaitForAsync(redis, ids[0]);
             await _redis.StopAsync();

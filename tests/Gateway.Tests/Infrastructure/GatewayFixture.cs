@@ -26,6 +26,8 @@ public class GatewayFixture : IAsyncLifetime
         Upstream = await FakeUpstream.StartAsync();
         await PrepareAsync();
         Gateway = await InProcessGateway.StartAsync(Redis, Upstream.BaseAddress, Settings);
+        // Subscribing clears the credential cache; tests that cache a credential before a Redis outage need it done.
+        await Gateway.WaitForCredentialSubscriptionAsync();
         Client = Gateway.CreateClient();
     }
 

@@ -74,6 +74,25 @@ public sealed class InProcessGateway : IAsyncDisposable
 
     public HttpClient CreateClient() => new() { BaseAddress = BaseAddress };
 
+    /// <summary>
+    /// Waits until the gateway listens for credential changes. Subscribing clears the credential cache (what was cached
+    /// before may have missed a revocation), so a test that relies on a cached credential during a Redis outage (these
+    /// tests have no TokenService to ask instead) must cache it after this.
+    /// </summary>
+    public async Task WaitForCredentialSubscriptionAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Logs.Lines.Any(line => line.Contains("Listening for credential changes", StringComparison.Ordinal)))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The gateway did not subscribe to credential changes within 30 s.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Stops the host the way a deployment does (graceful shutdown), keeping the object for inspection.</summary>
     public Task StopAsync() => _app.StopAsync();
 
