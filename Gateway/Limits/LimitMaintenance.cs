@@ -49,7 +49,7 @@ internal sealed partial class LimitMaintenance(
 
     internal async Task RenewAsync()
     {
-        if (leases.Count == 0 || !shared.IsConnected)
+        if (leases.Count == 0 || !shared.IsAvailable)
         {
             return;
         }

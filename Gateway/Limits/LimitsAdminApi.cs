@@ -108,7 +108,7 @@ internal sealed partial class CredentialLimitsView(
         var now = time.GetUtcNow();
         SubjectUsage[]? usage = null;
         var windowReset = DateTimeOffset.FromUnixTimeMilliseconds((now.ToUnixTimeMilliseconds() / LimitScripts.WindowMs + 1) * LimitScripts.WindowMs);
-        if (options.Value.Enabled && shared.IsConnected)
+        if (options.Value.Enabled && shared.IsAvailable)
         {
             try
             {

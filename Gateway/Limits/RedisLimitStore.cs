@@ -42,7 +42,8 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
     private readonly long _leaseMs = (long)options.Value.LeaseDuration.TotalMilliseconds;
     private readonly SettlementBatcher _settlements = new(redis, options.Value.RedisTimeout);
 
-    public bool IsConnected => redis.IsConnected;
+    /// <summary>Whether a call may succeed now (connected, or a reconnect is due): calls fall back fast otherwise.</summary>
+    public bool IsAvailable => redis.IsAvailable;
 
     public async Task<AdmitResult> AdmitAsync(LimitPlan plan, string requestId, bool requireRebuiltSpend)
     {

@@ -20,11 +20,12 @@ internal sealed class RedisScript(string source)
     /// </summary>
     public bool SendSource { get; init; }
 
-    public byte[] Sha1 { get; } = SHA1.HashData(Encoding.UTF8.GetBytes(source));
-
-    public byte[] Sha1Hex { get; } = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes(source))));
-
     public byte[] SourceBytes { get; } = Encoding.UTF8.GetBytes(source);
+
+    public byte[] Sha1 => field ??= SHA1.HashData(SourceBytes);
+
+    /// <summary>The SHA-1 as <c>EVALSHA</c> takes it: 40 lowercase hex digits.</summary>
+    public byte[] Sha1Hex => field ??= Encoding.ASCII.GetBytes(Convert.ToHexStringLower(Sha1));
 }
 
 /// <summary>
@@ -33,8 +34,6 @@ internal sealed class RedisScript(string source)
 /// </summary>
 internal abstract class ScriptRunner
 {
-    public abstract bool IsConnected { get; }
-
     /// <summary>Whether a command may succeed now: connected, or a connection attempt is due or under way.</summary>
     public abstract bool IsAvailable { get; }
 
@@ -79,8 +78,6 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 
     public RespConnection Connection { get; } = connection;
 
-    public override bool IsConnected => Connection.IsConnected;
-
     public override bool IsAvailable => Connection.IsAvailable;
 
     public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
@@ -122,8 +119,6 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 /// <summary>Scripts over StackExchange.Redis (TLS, Sentinel and other set-ups <see cref="RespConnection"/> does not speak).</summary>
 internal sealed class MultiplexerScriptRunner(IConnectionMultiplexer multiplexer) : ScriptRunner
 {
-    public override bool IsConnected => multiplexer.IsConnected;
-
     public override bool IsAvailable => multiplexer.IsConnected;
 
     public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)

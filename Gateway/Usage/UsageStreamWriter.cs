@@ -8,9 +8,9 @@ namespace LlmGateway.Gateway.Usage;
 
 /// <summary>
 /// Appends usage entries to <see cref="RedisKeys.UsageStream"/> in as few Redis commands as possible: a small Lua
-/// script runs one <c>XADD</c> per entry, in order, for a whole batch (StackExchange.Redis 1.2.6 has no stream API,
-/// and one command per event costs a client round of queueing, locking and completion per request). No <c>MAXLEN</c>:
-/// the UsageWorker trims below what it has acknowledged.
+/// script runs one <c>XADD</c> per entry, in order, for a whole batch (one script call per flush instead of one
+/// round trip per event), over the hot path's <see cref="ScriptRunner"/>. No <c>MAXLEN</c>: the UsageWorker trims
+/// below what it has acknowledged.
 /// </summary>
 internal sealed class UsageStreamWriter(ScriptRunner redis, IOptions<UsageOptions> options)
 {

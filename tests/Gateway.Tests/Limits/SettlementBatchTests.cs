@@ -238,8 +238,6 @@ public sealed class SettlementBatchTests(LimitRedisFixture fixture) : IClassFixt
 
         public List<(RedisScript Script, long Entries, int Arguments)> Calls { get; } = [];
 
-        public override bool IsConnected => inner.IsConnected;
-
         public override bool IsAvailable => inner.IsAvailable;
 
         /// <summary>Calls from now on wait until the returned source is completed.</summary>
