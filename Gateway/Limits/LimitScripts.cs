@@ -25,6 +25,11 @@ internal static class LimitScripts
     /// 4 budget, 5 spend counters not rebuilt. Nothing is charged unless every subject admits.
     /// </summary>
     public static readonly RedisScript Admit = new("""
+        -- A key that holds leases must outlive them: extended to two leases once less than one is left (an expiry
+        -- is a write Redis propagates to its AOF, so not on every call).
+        local function keep(key, lease)
+          if redis.call('PTTL', key) < lease then redis.call('PEXPIRE', key, lease * 2) end
+        end
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local window = math.floor(now / 60000)
@@ -65,9 +70,12 @@ internal static class LimitScripts
               if ARGV[5] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
                 status, subject = 5, i
               else
-                local spent = tonumber(redis.call('GET', KEYS[3 + (i - 1) * 3]) or '0')
+                local spent
                 if ARGV[a + 5] == '1' then
-                  spent = spent + tonumber(redis.call('GET', KEYS[4 + (i - 1) * 3]) or '0')
+                  local both = redis.call('MGET', KEYS[3 + (i - 1) * 3], KEYS[4 + (i - 1) * 3])
+                  spent = tonumber(both[1] or '0') + tonumber(both[2] or '0')
+                else
+                  spent = tonumber(redis.call('GET', KEYS[3 + (i - 1) * 3]) or '0')
                 end
                 local held = tonumber(redis.call('HGET', reserved, '#total') or '0')
                 if spent + held + worst > budget then
@@ -89,16 +97,16 @@ internal static class LimitScripts
             if tonumber(ARGV[a + 2]) > 0 then
               local key = base .. ':tpm:' .. window
               tokens[i] = redis.call('INCRBY', key, estimate)
-              redis.call('PEXPIRE', key, 120000)
+              if tokens[i] == estimate then redis.call('PEXPIRE', key, 120000) end
             end
             local inflight = base .. ':inflight'
             redis.call('ZADD', inflight, now + lease, rid)
-            redis.call('PEXPIRE', inflight, lease * 2)
+            keep(inflight, lease)
             if tonumber(ARGV[a + 4]) >= 0 and worst > 0 then
               local reserved = base .. ':reserved'
               redis.call('HSET', reserved, rid, worst)
               redis.call('HINCRBY', reserved, '#total', worst)
-              redis.call('PEXPIRE', reserved, lease * 2)
+              keep(reserved, lease)
             end
           end
         end
@@ -144,9 +152,11 @@ internal static class LimitScripts
           if tonumber(cost) > 0 then
             for j = 1, m do
               local key = KEYS[k + n + j]
-              redis.call('INCRBY', key, cost)
-              local expireAt = tonumber(ARGV[a + n + j])
-              if expireAt > 0 and redis.call('TTL', key) == -1 then redis.call('EXPIREAT', key, expireAt) end
+              -- Whoever creates a spend counter dates it (this script, AddSpend, the UsageWorker's rebuild).
+              if redis.call('INCRBY', key, cost) == tonumber(cost) then
+                local expireAt = tonumber(ARGV[a + n + j])
+                if expireAt > 0 then redis.call('EXPIREAT', key, expireAt) end
+              end
             end
           end
           k = k + n + m

@@ -97,6 +97,40 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Keys_that_hold_leases_outlive_them_and_their_expiry_is_extended_only_when_less_than_a_lease_is_left()
+    {
+        var credential = LimitHarness.Credential(new CredentialLimits { MaxConcurrent = 10, BudgetUsd = 1000, TokensPerMinute = 1_000_000 });
+        var plan = _limits.Plan(credential);
+        var @base = LimitKeys.Base("cred", credential.Id);
+        var lease = _limits.Options.LeaseDuration;
+
+        var (_, first) = await _limits.AdmitAsync(plan);
+        foreach (var key in new[] { LimitKeys.InFlight(@base), LimitKeys.Reserved(@base) })
+        {
+            Assert.InRange((await Db.KeyTimeToLiveAsync(key))!.Value, lease, lease * 2);
+        }
+
+        var tokens = @base + ":tpm:" + first.Window;
+        Assert.InRange((await Db.KeyTimeToLiveAsync(tokens))!.Value, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(120));
+
+        // More than a lease left: the next admission leaves the expiry alone (no write for Redis to propagate).
+        await Db.KeyExpireAsync(LimitKeys.InFlight(@base), lease * 1.5);
+        await Db.KeyExpireAsync(tokens, TimeSpan.FromSeconds(90));
+        await _limits.AdmitAsync(plan);
+        Assert.InRange((await Db.KeyTimeToLiveAsync(LimitKeys.InFlight(@base)))!.Value, lease, lease * 1.5);
+        Assert.InRange((await Db.KeyTimeToLiveAsync(tokens))!.Value, TimeSpan.FromSeconds(80), TimeSpan.FromSeconds(90));
+
+        // Less than a lease left, or none at all: two leases again, so the key outlives the lease just taken.
+        await Db.KeyExpireAsync(LimitKeys.InFlight(@base), lease / 2);
+        await Db.KeyPersistAsync(LimitKeys.Reserved(@base));
+        await _limits.AdmitAsync(plan);
+        foreach (var key in new[] { LimitKeys.InFlight(@base), LimitKeys.Reserved(@base) })
+        {
+            Assert.InRange((await Db.KeyTimeToLiveAsync(key))!.Value, lease * 1.9, lease * 2);
+        }
+    }
+
+    [Fact]
     public async Task A_budget_admits_only_while_spend_plus_reservations_plus_the_worst_case_fit_and_settles_the_actual_cost()
     {
         var probe = _limits.Plan(LimitHarness.Credential());
