@@ -26,6 +26,10 @@ public sealed class BenchSession
 
     public Target Gateway { get; }
 
+    /// <summary>Every process of the app by resource name (first replica), for CPU accounting.</summary>
+    public IReadOnlyDictionary<string, int> AppProcesses =>
+        _app.Instances.Where(i => i.ProcessId is not null).GroupBy(i => i.Resource.Name).ToDictionary(g => g.Key, g => g.First().ProcessId!.Value);
+
     public static async Task<BenchSession> CreateAsync(DistributedApplication app)
     {
         // An ordinary API key with room to spare in every limit, so the benchmark measures the whole hot path

@@ -6,11 +6,15 @@ namespace LlmGateway.Benchmarks;
 /// <summary>What one side of a comparison is: where requests go, with which key, and which process serves them.</summary>
 public sealed record Target(string Name, Uri BaseAddress, string ApiKey, int ServerProcessId);
 
-public sealed record LoadResult(int Requests, int Errors, TimeSpan Elapsed, LatencyRecorder Latency, TimeSpan ServerCpu)
+public sealed record LoadResult(
+    int Requests, int Errors, TimeSpan Elapsed, LatencyRecorder Latency, TimeSpan ServerCpu, IReadOnlyDictionary<string, TimeSpan> CpuByProcess)
 {
     public double RequestsPerSecond => Requests / Elapsed.TotalSeconds;
 
     public double CpuMicrosPerRequest => ServerCpu.TotalMicroseconds / Math.Max(1, Requests);
+
+    /// <summary>CPU per request of one of the measured processes (see <see cref="HttpLoad.ClosedLoopAsync"/>).</summary>
+    public double CpuMicrosPerRequestOf(string process) => CpuByProcess[process].TotalMicroseconds / Math.Max(1, Requests);
 }
 
 /// <summary>A closed-loop HTTP load generator: each worker sends its next request when the previous one completed.</summary>
@@ -59,11 +63,20 @@ public static class HttpLoad
         }
     }
 
-    public static async Task<LoadResult> ClosedLoopAsync(HttpClient client, Target target, int concurrency, TimeSpan duration)
+    /// <summary>
+    /// Runs <paramref name="concurrency"/> workers for <paramref name="duration"/>. Besides the target's own CPU, measures
+    /// the CPU of each process in <paramref name="processes"/> (name → root pid, descendants included) and of this
+    /// process, the load generator, as <c>"load generator"</c>.
+    /// </summary>
+    public static async Task<LoadResult> ClosedLoopAsync(
+        HttpClient client, Target target, int concurrency, TimeSpan duration, IReadOnlyDictionary<string, int>? processes = null)
     {
         var latency = new LatencyRecorder();
         var requests = 0;
         var errors = 0;
+        processes ??= new Dictionary<string, int>();
+        var before = processes.ToDictionary(p => p.Key, p => ProcessMeter.CpuTimeOfTree(p.Value));
+        var generatorBefore = Environment.CpuUsage.TotalTime;
         var cpuBefore = ProcessMeter.CpuTime(target.ServerProcessId);
         var clock = Stopwatch.StartNew();
         var deadline = duration;
@@ -89,6 +102,8 @@ public static class HttpLoad
         await Task.WhenAll(workers);
         var elapsed = clock.Elapsed;
         var cpu = ProcessMeter.CpuTime(target.ServerProcessId) - cpuBefore;
-        return new LoadResult(requests, errors, elapsed, latency, cpu);
+        var byProcess = processes.ToDictionary(p => p.Key, p => ProcessMeter.CpuTimeOfTree(p.Value) - before[p.Key]);
+        byProcess["load generator"] = Environment.CpuUsage.TotalTime - generatorBefore;
+        return new LoadResult(requests, errors, elapsed, latency, cpu, byProcess);
     }
 }

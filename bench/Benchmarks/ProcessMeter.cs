@@ -18,6 +18,58 @@ public static partial class ProcessMeter
         return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
+    /// <summary>
+    /// CPU time consumed so far by the process and every live descendant (PostgreSQL serves each connection from a
+    /// child of its postmaster); a process that exits in between is not counted.
+    /// </summary>
+    public static TimeSpan CpuTimeOfTree(int rootPid)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), out var pid) && TryStat(pid) is { } stat)
+            {
+                parents[pid] = stat.Parent;
+            }
+        }
+
+        var total = TimeSpan.Zero;
+        foreach (var pid in parents.Keys)
+        {
+            for (var p = pid; p > 1; p = parents.GetValueOrDefault(p))
+            {
+                if (p == rootPid)
+                {
+                    total += TryStat(pid)?.Cpu ?? TimeSpan.Zero;
+                    break;
+                }
+            }
+        }
+
+        return total;
+    }
+
+    private static (int Parent, TimeSpan Cpu)? TryStat(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid}/stat");
+        }
+        catch (IOException)
+        {
+            return null; // exited meanwhile
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (int.Parse(fields[1], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(ticks / TicksPerSecond));
+    }
+
     /// <summary>Resident set size in bytes.</summary>
     public static long ResidentBytes(int pid)
     {

@@ -48,10 +48,11 @@ public static class Scenarios
     {
         Console.WriteLine($"throughput: concurrency {concurrency}, {duration.TotalSeconds:0}s each way...");
         using var client = HttpLoad.CreateClient(concurrency);
+        var processes = s.AppProcesses;
         await HttpLoad.ClosedLoopAsync(client, s.Direct, concurrency, TimeSpan.FromSeconds(2));
-        var direct = await HttpLoad.ClosedLoopAsync(client, s.Direct, concurrency, duration);
+        var direct = await HttpLoad.ClosedLoopAsync(client, s.Direct, concurrency, duration, processes);
         await HttpLoad.ClosedLoopAsync(client, s.Gateway, concurrency, TimeSpan.FromSeconds(2));
-        var gateway = await HttpLoad.ClosedLoopAsync(client, s.Gateway, concurrency, duration);
+        var gateway = await HttpLoad.ClosedLoopAsync(client, s.Gateway, concurrency, duration, processes);
 
         report.Add("throughput", "direct requests/s", direct.RequestsPerSecond, "req/s");
         report.Add("throughput", "gateway requests/s", gateway.RequestsPerSecond, "req/s");
@@ -64,6 +65,20 @@ public static class Scenarios
         report.Add("throughput", "gateway CPU per proxied request", gateway.CpuMicrosPerRequest, "us");
         var cpuRatio = gateway.CpuMicrosPerRequest / direct.CpuMicrosPerRequest;
         report.Add("throughput", "gateway CPU / simulator CPU per request", cpuRatio, "x", "<= 2.0", cpuRatio <= 2.0);
+
+        // Where the two cores go: the same requests cost every process more when they pass through the gateway (its
+        // Redis calls, the usage pipeline, and fewer requests per wake-up for the simulator at the lower rate).
+        var sameRun = gateway.CpuMicrosPerRequestOf("upstream");
+        report.Add("throughput", "simulator CPU per request served through the gateway", sameRun, "us");
+        report.Add("throughput", "gateway CPU / simulator CPU, same requests", gateway.CpuMicrosPerRequest / sameRun, "x");
+        foreach (var (label, run) in new[] { ("direct", direct), ("gateway", gateway) })
+        {
+            var parts = run.CpuByProcess.Where(p => p.Value > TimeSpan.Zero).OrderByDescending(p => p.Value)
+                .Select(p => $"{p.Key} {run.CpuMicrosPerRequestOf(p.Key):0.0}");
+            var total = run.CpuByProcess.Values.Sum(t => t.TotalMicroseconds) / Math.Max(1, run.Requests);
+            report.Add("throughput", $"CPU per request, every process, {label}", total, "us");
+            Console.WriteLine($"  {"",-12} {label} CPU per request by process (us): {string.Join(", ", parts)}");
+        }
     }
 
     /// <summary>Time to first byte and the delay each SSE event suffers in transit through the gateway.</summary>
