@@ -9,14 +9,8 @@ public static partial class ProcessMeter
     private static readonly double TicksPerSecond = SysConf(2 /* _SC_CLK_TCK */);
 
     /// <summary>CPU time consumed so far by the process (all threads).</summary>
-    public static TimeSpan CpuTime(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // After the command: state(0) ppid(1) ... utime(11) stime(12)
-        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
-    }
+    public static TimeSpan CpuTime(int pid) =>
+        TryStat(pid)?.Cpu ?? throw new InvalidOperationException($"Process {pid} is not running.");
 
     /// <summary>
     /// CPU time consumed so far by the process and every live descendant (PostgreSQL serves each connection from a
@@ -24,23 +18,23 @@ public static partial class ProcessMeter
     /// </summary>
     public static TimeSpan CpuTimeOfTree(int rootPid)
     {
-        var parents = new Dictionary<int, int>();
+        var processes = new Dictionary<int, (int Parent, TimeSpan Cpu)>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(directory), out var pid) && TryStat(pid) is { } stat)
             {
-                parents[pid] = stat.Parent;
+                processes[pid] = stat;
             }
         }
 
         var total = TimeSpan.Zero;
-        foreach (var pid in parents.Keys)
+        foreach (var (pid, (_, cpu)) in processes)
         {
-            for (var p = pid; p > 1; p = parents.GetValueOrDefault(p))
+            for (var p = pid; p > 1; p = processes.TryGetValue(p, out var up) ? up.Parent : 0)
             {
                 if (p == rootPid)
                 {
-                    total += TryStat(pid)?.Cpu ?? TimeSpan.Zero;
+                    total += cpu;
                     break;
                 }
             }
@@ -65,6 +59,7 @@ public static partial class ProcessMeter
             return null;
         }
 
+        // After the command: state(0) ppid(1) ... utime(11) stime(12)
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return (int.Parse(fields[1], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(ticks / TicksPerSecond));

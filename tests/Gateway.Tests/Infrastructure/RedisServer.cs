@@ -39,6 +39,15 @@ public sealed class RedisServer : IAsyncDisposable
         return ConnectionMultiplexer.Connect(options);
     }
 
+    /// <summary>A connection allowed to run admin commands (CONFIG, CLIENT PAUSE, FLUSHALL …).</summary>
+    public async Task<ConnectionMultiplexer> ConnectAdminAsync()
+    {
+        var options = ConfigurationOptions.Parse(ConnectionString);
+        options.AllowAdmin = true;
+        options.AbortOnConnectFail = false;
+        return await ConnectionMultiplexer.ConnectAsync(options);
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -21,10 +21,7 @@ public sealed class LimitRedisFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Redis = await RedisServer.StartNewAsync();
-        var options = ConfigurationOptions.Parse(Redis.ConnectionString);
-        options.AllowAdmin = true;
-        options.AbortOnConnectFail = false;
-        Client = await ConnectionMultiplexer.ConnectAsync(options);
+        Client = await Redis.ConnectAdminAsync();
         await Client.GetDatabase().StringSetAsync(RedisKeys.BudgetSpentRebuilt, "test");
     }
 

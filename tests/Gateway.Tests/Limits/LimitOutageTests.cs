@@ -20,9 +20,7 @@ public sealed class LimitOutageFixture : GatewayFixture
     protected override async Task PrepareAsync()
     {
         // Every write reaches the append-only file before it is acknowledged: the restart must not lose spend.
-        var options = ConfigurationOptions.Parse(Redis.ConnectionString);
-        options.AllowAdmin = true;
-        using var admin = await ConnectionMultiplexer.ConnectAsync(options);
+        using var admin = await Redis.ConnectAdminAsync();
         await admin.GetServer(admin.GetEndPoints()[0]).ConfigSetAsync("appendfsync", "always");
         await admin.GetDatabase().StringSetAsync(RedisKeys.BudgetSpentRebuilt, "test");
     }

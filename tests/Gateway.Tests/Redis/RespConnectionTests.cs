@@ -15,10 +15,7 @@ public sealed class RespConnectionTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _redis = await RedisServer.StartNewAsync();
-        var options = ConfigurationOptions.Parse(_redis.ConnectionString);
-        options.AllowAdmin = true;
-        options.AbortOnConnectFail = false;
-        _admin = await ConnectionMultiplexer.ConnectAsync(options);
+        _admin = await _redis.ConnectAdminAsync();
     }
 
     public async Task DisposeAsync()
