@@ -1,28 +1,116 @@
-using System.Runtime.InteropServices;
-using LlmGateway.AppHost;
-using LlmGateway.AppHost.Orchestration;
+using Aspire.Hosting.ApplicationModel;
+using LlmGateway.AppHost.Hosting;
+using LlmGateway.AppHost.Publishing;
+using LlmGateway.Contracts.Credentials;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
-var configuration = new ConfigurationBuilder()
-    .SetBasePath(AppContext.BaseDirectory)
-    .AddJsonFile("appsettings.json", optional: true)
-    .AddEnvironmentVariables()
-    .AddCommandLine(args)
-    .Build();
+// The application, stated once. `dotnet run --project AppHost` runs it (DCP, the dashboard); `--publisher manifest`
+// and `--publisher kubernetes` write deployment artifacts from the same model; tests start it through
+// Aspire.Hosting.Testing.
+var builder = DistributedApplication.CreateBuilder(args);
 
-using var stop = new CancellationTokenSource();
-var signals = 0;
-void OnSignal(PosixSignalContext context)
+// Secrets given to the AppHost through its environment (Parameters__*) are now in configuration. Take them out of
+// the process environment before DCP starts: every executable inherits DCP's environment, and the upstream key
+// must reach the gateway alone, through the parameter it is given below.
+SecretEnvironment.RemoveParameters();
+
+var run = builder.ExecutionContext.IsRunMode;
+using var state = run ? AppState.Open(builder.Configuration) : null;
+var durable = builder.Configuration.GetValue(AppHostSettings.Durable, true);
+
+var adminKey = builder.AddSecret("admin-key", state, () => CredentialFormat.Generate(CredentialKind.AdminKey), publishGenerated: false);
+var redisPassword = builder.AddSecret("redis-password", state, AppHostSettings.GeneratePassword);
+var postgresPassword = builder.AddSecret("postgres-password", state, AppHostSettings.GeneratePassword);
+
+// Redis and PostgreSQL: local processes in run mode (there is no container engine), Aspire's containers when published.
+IResourceBuilder<IResourceWithConnectionString> redis;
+IResourceBuilder<IResourceWithConnectionString> database;
+if (run)
 {
-    context.Cancel = true;
-    if (Interlocked.Increment(ref signals) == 1)
-    {
-        Console.WriteLine("Stopping every resource...");
-        stop.Cancel();
-    }
+    LocalBinaries.EnsureInstalled(Console.WriteLine);
+    redis = builder.AddLocalRedis("redis", redisPassword, state!.PathOf("redis"), AppHostSettings.Port(builder, "redis"), durable);
+    database = builder.AddLocalPostgres("postgres", postgresPassword, state.PathOf("postgres"), AppHostSettings.Port(builder, "postgres"), durable)
+        .AddDatabase("llmgateway");
+}
+else
+{
+    redis = builder.AddRedis("redis", password: redisPassword).WithDataVolume();
+    database = builder.AddPostgres("postgres", password: postgresPassword).WithDataVolume().AddDatabase("llmgateway");
 }
 
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+// A service waits for what it needs before its first start; one restarted after a crash while, say, PostgreSQL is
+// stopped waits too instead of failing to start (CrashedServiceRestarter then starts it anyway: a service must come
+// up on its own and report not ready).
+const WaitBehavior Patient = WaitBehavior.WaitOnResourceUnavailable;
 
-return await AppHostRunner.RunAsync(configuration, stop.Token);
+var tokenService = builder.AddProject<Projects.TokenService>("tokenservice")
+    .WithHttpEndpoint(name: "http")
+    .WithReference(redis).WaitFor(redis, Patient)
+    .WithReference(database).WaitFor(database, Patient)
+    .WithEnvironment("Admin__BootstrapKey", adminKey)
+    .WithHttpHealthCheck("/health");
+
+var usageWorker = builder.AddProject<Projects.UsageWorker>("usageworker")
+    .WithHttpEndpoint(name: "http")
+    .WithReference(redis).WaitFor(redis, Patient)
+    .WithReference(database).WaitFor(database, Patient)
+    .WithReference(tokenService)
+    .WithEnvironment("Admin__BootstrapKey", adminKey)
+    .WithHttpHealthCheck("/health");
+
+var gateway = builder.AddProject<Projects.Gateway>("gateway")
+    .WithHttpEndpoint(port: AppHostSettings.PublicPort(builder, "gateway", 8080), name: "http")
+    .WithExternalHttpEndpoints()
+    .WithReference(redis).WaitFor(redis, Patient)
+    .WithReference(tokenService).WaitFor(tokenService, Patient)
+    .WithReference(usageWorker)
+    .WithHttpHealthCheck("/health");
+if (run)
+{
+    // Usage events wait here while Redis is down; the folder belongs to this app's state, so an aborted run's
+    // leftovers are replayed into the same Redis on the next start, never into another app's.
+    gateway.WithEnvironment("Gateway__Usage__SpoolDirectory", state!.PathOf("gateway-spool"));
+}
+
+if (AppHostSettings.IsDemoMode(builder))
+{
+    // No real key: the simulator stands in for Anthropic, with a key of its own so the gateway's "send the real key
+    // upstream" path is exercised exactly as in production.
+    var simulatorKey = builder.AddSecret("simulator-api-key", state, () => "sk-ant-sim-" + AppHostSettings.GeneratePassword(), publishGenerated: true);
+    var upstream = builder.AddProject<Projects.UpstreamSimulator>("upstream")
+        .WithHttpEndpoint(name: "http")
+        .WithEnvironment("Simulator__ExpectedApiKey", simulatorKey)
+        .WithHttpHealthCheck("/health");
+    gateway.WithReference(upstream).WaitFor(upstream, Patient)
+        .WithEnvironment("Upstream__BaseUrl", "http://upstream")
+        .WithEnvironment("Upstream__ApiKey", simulatorKey)
+        // The simulator is ours: its spans join the gateway's traces on the dashboard. (A real provider is never sent
+        // trace headers unless Upstream:PropagateTraceContext asks for it.)
+        .WithEnvironment("Upstream__PropagateTraceContext", "true");
+}
+else
+{
+    var anthropicKey = builder.AddParameter("anthropic-api-key", secret: true);
+    gateway.WithEnvironment("Upstream__BaseUrl", builder.Configuration["Upstream:BaseUrl"] ?? "https://api.anthropic.com")
+        .WithEnvironment("Upstream__ApiKey", anthropicKey);
+}
+
+builder.AddProject<Projects.AdminUi>("adminui")
+    .WithHttpEndpoint(port: AppHostSettings.PublicPort(builder, "adminui", 8081), name: "http")
+    .WithExternalHttpEndpoints()
+    .WithReference(gateway).WaitFor(gateway, Patient)
+    .WithReference(tokenService)
+    .WithReference(usageWorker)
+    .WithEnvironment("Admin__BootstrapKey", adminKey)
+    .WithHttpHealthCheck("/health");
+
+if (run)
+{
+    builder.Services.AddHostedService(services => new StartupSummary(services, state!, adminKey.Resource, AppHostSettings.IsDemoMode(builder)));
+    builder.Services.AddHostedService<CrashedServiceRestarter>();
+}
+
+builder.AddKubernetesPublishing();
+
+builder.Build().Run();

@@ -9,9 +9,13 @@ internal static class GatewayApplication
     /// <summary>The runtime's switch for running socket completions on its I/O threads (read once, at the first socket).</summary>
     internal const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
+    /// <param name="args">Command-line arguments.</param>
+    /// <param name="configure">Runs before anything is registered (tests add their configuration and logging here).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
+        // First: the client integrations read their configuration when they are registered.
+        configure?.Invoke(builder);
         builder.AddServiceDefaults();
         builder.AddGatewayServices();
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1")
@@ -20,8 +24,6 @@ internal static class GatewayApplication
             // instead of handing it to the thread pool: a proxy that only awaits I/O saves a thread hop per read.
             builder.Services.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = true);
         }
-
-        configure?.Invoke(builder);
 
         var app = builder.Build();
         app.MapGateway();

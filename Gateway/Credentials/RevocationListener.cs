@@ -59,7 +59,7 @@ internal sealed partial class RevocationListener(
 
         try
         {
-            await redis.GetSubscriber().SubscribeAsync(RedisKeys.CredentialEvents, OnMessage);
+            await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), OnMessage);
             _subscribed = true;
             // Whatever was cached before the subscription existed may have missed a revocation.
             cache.Clear();

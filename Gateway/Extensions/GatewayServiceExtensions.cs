@@ -73,7 +73,7 @@ internal static class GatewayServiceExtensions
         services.AddHttpClient(TokenServiceIntrospection.HttpClientName)
             .ConfigureHttpClient((provider, client) =>
                 client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService)
-            .WithoutStandardResilience();
+            .RemoveAllResilienceHandlers();
 
         // Forwarding
         services.AddSingleton<ModelNameTable>();
@@ -181,6 +181,6 @@ internal static class GatewayServiceExtensions
                 UseCookies = false,
                 UseProxy = false,
             })
-            .WithoutStandardResilience();
+            .RemoveAllResilienceHandlers();
     }
 }

@@ -1,6 +1,7 @@
+using System.Net;
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.ServiceDefaults.ServiceDiscovery;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.ServiceDiscovery;
 
 namespace LlmGateway.Gateway.Forwarding;
 
@@ -14,15 +15,29 @@ internal sealed class UpstreamCatalog
     public UpstreamCatalog(IOptions<UpstreamOptions> options, ServiceEndpointResolver resolver)
     {
         var o = options.Value;
-        var baseUri = resolver.Resolve(o.BaseUrl!);
+        var baseUri = Resolve(resolver, o.BaseUrl!);
         Primary = new UpstreamEndpoint(string.IsNullOrEmpty(o.Name) ? o.BaseUrl!.Host : o.Name, baseUri, o.ApiKey);
-        All = [Primary];
     }
 
     public UpstreamEndpoint Primary { get; }
 
-    public IReadOnlyList<UpstreamEndpoint> All { get; }
-
     /// <summary>The upstream for a given attempt (0 = first try); <paramref name="previous"/> is the one that just failed.</summary>
     public UpstreamEndpoint Select(int attempt, UpstreamEndpoint? previous) => Primary;
+
+    /// <summary>
+    /// A service name (<c>http://upstream</c>) becomes the address configuration gives it
+    /// (<c>services__upstream__http__0</c>); anything else, such as <c>https://api.anthropic.com</c>, passes through.
+    /// </summary>
+    private static Uri Resolve(ServiceEndpointResolver resolver, Uri address)
+    {
+        var source = resolver.GetEndpointsAsync(address.GetLeftPart(UriPartial.Authority), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        var resolved = source.Endpoints.FirstOrDefault()?.EndPoint switch
+        {
+            UriEndPoint uri => uri.Uri,
+            DnsEndPoint dns => new UriBuilder(address.Scheme, dns.Host, dns.Port).Uri,
+            IPEndPoint ip => new UriBuilder(address.Scheme, ip.Address.ToString(), ip.Port).Uri,
+            _ => null,
+        };
+        return resolved is null ? address : new Uri(resolved, address.PathAndQuery);
+    }
 }

@@ -365,7 +365,7 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
                 _reportedDown = false;
             }
 
-            LogConnected(_logger, _settings.EndPoint, wasDown);
+            LogConnected(_logger, _settings.EndPoint.ToString(), wasDown);
             link.MarkReady(null);
         }
         catch (Exception ex)
@@ -381,7 +381,7 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
 
             if (report)
             {
-                LogConnectFailed(_logger, _settings.EndPoint, error.Message);
+                LogConnectFailed(_logger, _settings.EndPoint.ToString(), error.Message);
             }
 
             Fail(link, error, report: false);
@@ -427,7 +427,7 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
 
         if (wasCurrent && report)
         {
-            LogConnectionLost(_logger, _settings.EndPoint, error.Message);
+            LogConnectionLost(_logger, _settings.EndPoint.ToString(), error.Message);
         }
 
         foreach (var command in pending)
@@ -461,13 +461,13 @@ internal sealed partial class RespConnection : IAsyncDisposable, IDisposable
     }
 
     [LoggerMessage(1601, LogLevel.Information, "Hot-path Redis connection to {EndPoint} established (after an outage: {AfterOutage})")]
-    private static partial void LogConnected(ILogger logger, EndPoint endPoint, bool afterOutage);
+    private static partial void LogConnected(ILogger logger, string? endPoint, bool afterOutage);
 
     [LoggerMessage(1602, LogLevel.Warning, "Hot-path Redis connection to {EndPoint} lost: {Reason}")]
-    private static partial void LogConnectionLost(ILogger logger, EndPoint endPoint, string reason);
+    private static partial void LogConnectionLost(ILogger logger, string? endPoint, string reason);
 
     [LoggerMessage(1603, LogLevel.Warning, "Could not connect to Redis at {EndPoint}: {Reason}; retrying on demand")]
-    private static partial void LogConnectFailed(ILogger logger, EndPoint endPoint, string reason);
+    private static partial void LogConnectFailed(ILogger logger, string? endPoint, string reason);
 
     private sealed class Link(Socket socket)
     {

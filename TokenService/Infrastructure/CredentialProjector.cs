@@ -52,7 +52,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
             foreach (var credential in credentials)
             {
                 pending.Add(batch.KeyDeleteAsync(RedisKeys.Credential(credential.Hash)));
-                pending.Add(batch.PublishAsync(RedisKeys.CredentialEvents, "revoked:" + credential.Hash));
+                pending.Add(batch.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "revoked:" + credential.Hash));
             }
 
             batch.Execute();
@@ -111,7 +111,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
             var batch = redis.GetDatabase().CreateBatch();
             var write = Write(batch, credential, time.GetUtcNow());
             var publish = publishUpdate
-                ? batch.PublishAsync(RedisKeys.CredentialEvents, "updated:" + credential.Hash)
+                ? batch.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "updated:" + credential.Hash)
                 : Task.CompletedTask;
             batch.Execute();
             await Task.WhenAll(write, publish).WaitAsync(Timeout);
@@ -133,8 +133,9 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
             return database.KeyDeleteAsync(key);
         }
 
-        TimeSpan? expiry = credential.ExpiresAt is { } expiresAt ? expiresAt - now : null;
-        return database.StringSetAsync(key, Serialize(credential), expiry);
+        return credential.ExpiresAt is { } expiresAt
+            ? database.StringSetAsync(key, Serialize(credential), expiresAt - now)
+            : database.StringSetAsync(key, Serialize(credential));
     }
 
     private static JsonSerializerOptions CreateJsonOptions()

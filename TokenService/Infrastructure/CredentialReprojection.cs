@@ -103,7 +103,7 @@ public sealed partial class CredentialReprojection(
 
         var complete = (int)await database.ScriptEvaluateAsync(CompareAndSet, [RedisKeys.CredentialEpoch], [mark, $"{time.GetUtcNow():O} {instance}"])
             .WaitAsync(CredentialProjector.Timeout, cancellationToken) == 1;
-        await database.PublishAsync(RedisKeys.CredentialEvents, "reprojected").WaitAsync(CredentialProjector.Timeout, cancellationToken);
+        await database.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "reprojected").WaitAsync(CredentialProjector.Timeout, cancellationToken);
 
         var result = new ReprojectionResult(projected, removed, stopwatch.Elapsed, complete);
         metrics.Reprojected(stopwatch.Elapsed);

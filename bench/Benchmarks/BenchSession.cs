@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using LlmGateway.AppHost.Testing;
+using Aspire.Hosting.ApplicationModel;
+using LlmGateway.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Usage;
 using Npgsql;
@@ -13,9 +15,9 @@ namespace LlmGateway.Benchmarks;
 /// <summary>The running app and the two targets compared: the simulator directly, and the gateway in front of it.</summary>
 public sealed class BenchSession
 {
-    private readonly DistributedApplication _app;
+    private readonly TestApp _app;
 
-    private BenchSession(DistributedApplication app, Target direct, Target gateway)
+    private BenchSession(TestApp app, Target direct, Target gateway)
     {
         _app = app;
         Direct = direct;
@@ -28,9 +30,12 @@ public sealed class BenchSession
 
     /// <summary>Every process of the app by resource name (first replica), for CPU accounting.</summary>
     public IReadOnlyDictionary<string, int> AppProcesses =>
-        _app.Instances.Where(i => i.ProcessId is not null).GroupBy(i => i.Resource.Name).ToDictionary(g => g.Key, g => g.First().ProcessId!.Value);
+        _app.App.Services.GetRequiredService<DistributedApplicationModel>().Resources
+            .Select(r => (r.Name, Pids: _app.ProcessIds(r.Name)))
+            .Where(r => r.Pids.Count > 0)
+            .ToDictionary(r => r.Name, r => r.Pids[0]);
 
-    public static async Task<BenchSession> CreateAsync(DistributedApplication app)
+    public static async Task<BenchSession> CreateAsync(TestApp app)
     {
         // An ordinary API key with room to spare in every limit, so the benchmark measures the whole hot path
         // (resolution, admission, settlement, usage event) without being refused.
@@ -131,6 +136,6 @@ public sealed class BenchSession
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    private static int Pid(DistributedApplication app, string resource) =>
-        app.Instances.Single(i => i.Resource.Name == resource).ProcessId!.Value;
+    private static int Pid(TestApp app, string resource) =>
+        app.ProcessIds(resource).Single();
 }

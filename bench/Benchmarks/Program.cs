@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Benchmarks;
 
 // The gateway's cost against the direct path, in one run: the same load generator drives the upstream simulator
@@ -14,7 +14,7 @@ var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputInde
 var scale = quick ? 0.2 : 1.0;
 
 Console.WriteLine($"Starting the app (Redis, PostgreSQL, TokenService, UsageWorker, Gateway, simulator) in {BuildInfoText()}...");
-await using var app = await DistributedApplicationTestingBuilder.Create().StartAsync();
+await using var app = await TestAppBuilder.Create().StartAsync();
 var report = new Report();
 var session = await BenchSession.CreateAsync(app);
 if (args.Contains("--serve"))
@@ -38,7 +38,7 @@ var environment = new JsonObject
     ["cores"] = Environment.ProcessorCount,
     ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
     ["runtime"] = Environment.Version.ToString(),
-    ["configuration"] = LlmGateway.AppHost.BuildInfo.Configuration,
+    ["configuration"] = LlmGateway.Testing.TestAppBuilder.BuildConfiguration,
     ["quick"] = quick,
     ["utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
 };
@@ -66,5 +66,5 @@ static async Task ServeAsync(BenchSession session)
     }
 }
 
-static string BuildInfoText() => LlmGateway.AppHost.BuildInfo.Configuration +
-    (LlmGateway.AppHost.BuildInfo.Configuration == "Release" ? "" : " (numbers from a Debug build are not representative: use -c Release)");
+static string BuildInfoText() => LlmGateway.Testing.TestAppBuilder.BuildConfiguration +
+    (LlmGateway.Testing.TestAppBuilder.BuildConfiguration == "Release" ? "" : " (numbers from a Debug build are not representative: use -c Release)");

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using Npgsql;
 
 namespace LlmGateway.AppHost.Tests;
@@ -10,8 +10,8 @@ public sealed class InfrastructureResourceTests
     [Fact]
     public async Task Two_apps_run_side_by_side_with_their_own_ports_and_passwords()
     {
-        await using var first = await DistributedApplicationTestingBuilder.Create().WithResources("redis", "llmgateway").StartAsync();
-        await using var second = await DistributedApplicationTestingBuilder.Create().WithResources("redis", "llmgateway").StartAsync();
+        await using var first = await TestAppBuilder.Create().WithResources("redis", "llmgateway").StartAsync();
+        await using var second = await TestAppBuilder.Create().WithResources("redis", "llmgateway").StartAsync();
 
         Assert.NotEqual(first.GetEndpoint("redis"), second.GetEndpoint("redis"));
         Assert.NotEqual(first.GetEndpoint("postgres"), second.GetEndpoint("postgres"));
@@ -30,7 +30,7 @@ public sealed class InfrastructureResourceTests
     [Fact]
     public async Task Redis_requires_its_generated_password_and_keeps_data_across_a_restart()
     {
-        await using var app = await DistributedApplicationTestingBuilder.Create().WithResources("redis").StartAsync();
+        await using var app = await TestAppBuilder.Create().WithResources("redis").StartAsync();
         var endpoint = app.GetEndpoint("redis");
         using (var anonymous = new TcpClient())
         {
@@ -48,7 +48,7 @@ public sealed class InfrastructureResourceTests
     [Fact]
     public async Task Postgres_runs_with_scram_password_and_rejects_a_wrong_one()
     {
-        await using var app = await DistributedApplicationTestingBuilder.Create().WithResources("llmgateway").StartAsync();
+        await using var app = await TestAppBuilder.Create().WithResources("llmgateway").StartAsync();
         var good = await app.GetConnectionStringAsync("llmgateway");
         var bad = new NpgsqlConnectionStringBuilder(good) { Password = "wrong" }.ConnectionString;
         await using var connection = new NpgsqlConnection(bad);
@@ -56,7 +56,7 @@ public sealed class InfrastructureResourceTests
         Assert.Equal(PostgresErrorCodes.InvalidPassword, error.SqlState);
     }
 
-    private static async Task<string> RedisAsync(DistributedApplication app, params string[] command)
+    private static async Task<string> RedisAsync(TestApp app, params string[] command)
     {
         var endpoint = app.GetEndpoint("redis");
         using var client = new TcpClient();

@@ -1,158 +1,190 @@
-using System.Diagnostics;
 using System.Net;
-using System.Runtime.InteropServices;
-using LlmGateway.AppHost.Model;
-using LlmGateway.AppHost.Orchestration;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlmGateway.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
 
 namespace LlmGateway.AppHost.Tests;
 
-/// <summary>The real <c>AppHost</c> executable, as <c>dotnet run --project AppHost</c> starts it.</summary>
-public sealed partial class RunModeTests
+/// <summary>The real AppHost as <c>dotnet run --project AppHost</c> starts it: DCP, the dashboard, the console.</summary>
+public sealed class RunModeTests(ITestOutputHelper log)
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Step(string what) => log.WriteLine($"{_clock.Elapsed.TotalSeconds,6:0.0}s {what}");
+
+    private static readonly string[] Resources = ["redis", "postgres", "llmgateway", "tokenservice", "usageworker", "gateway", "upstream", "adminui"];
+
     [Fact]
-    public async Task AppHost_brings_everything_up_prints_the_table_and_stops_everything_on_SIGINT()
+    public async Task Run_mode_brings_everything_up_shows_it_on_the_dashboard_and_Ctrl_C_leaves_no_process()
     {
-        var state = Directory.CreateTempSubdirectory("llmgw-runmode-").FullName;
-        File.SetUnixFileMode(state, (UnixFileMode)0b111_101_101);
-        // Reserved the way the AppHost reserves its own ports: nothing else picks them before the AppHost binds them.
-        var gatewayPort = PortAllocator.Allocate();
-        var adminPort = PortAllocator.Allocate();
-        var info = new ProcessStartInfo(SigIntIgnored() ? "env" : "dotnet")
+        await using var apphost = AppHostProcess.Start();
+        Step("healthy");
+        await apphost.WaitUntilHealthyAsync();
+        var output = apphost.Output;
+        Assert.Contains(output, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
+        Assert.Contains(output, l => l.Contains($"http://localhost:{apphost.GatewayPort}", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal));
+        Assert.All(Resources, r => Assert.Contains(output, l => l.TrimStart().StartsWith(r + " ", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal)));
+        Assert.Contains(output, l => l.Contains("admin key: generated and stored in", StringComparison.Ordinal));
+
+        // The README's first steps: the admin key from the state folder creates an API key, which calls the model.
+        using var gateway = new HttpClient { BaseAddress = new Uri($"http://localhost:{apphost.GatewayPort}") };
+        var key = await CreateApiKeyAsync(gateway, apphost.StateDirectory);
+        using (var message = new HttpRequestMessage(HttpMethod.Post, "/v1/messages"))
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
+            message.Headers.Add("x-api-key", key);
+            message.Headers.Add("anthropic-version", "2023-06-01");
+            message.Content = JsonContent.Create(new { model = "claude-sonnet-4-5", max_tokens = 16, messages = new[] { new { role = "user", content = "hello" } } });
+            using var reply = await gateway.SendAsync(message);
+            Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        }
+
+        Step("api key used");
+        // A second AppHost in the same checkout refuses instead of starting a second Redis on the same files.
+        await using (var second = AppHostProcess.Start(apphost.StateDirectory))
+        {
+            Assert.True(await second.WaitForExitAsync(TimeSpan.FromSeconds(60)), "the second AppHost did not stop:\n" + second.Tail());
+            Assert.NotEqual(0, second.ExitCode);
+            Assert.Contains(second.Output, l => l.Contains("Another AppHost is running", StringComparison.Ordinal));
+        }
+
+        using (var health = await gateway.GetAsync("/health"))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+
+        Step("second refused");
+        await DashboardShowsEveryResourceRunningAndAGatewayTraceAsync(apphost);
+
+        Step("dashboard done");
+        var processes = apphost.AppProcesses();
+        Assert.True(processes.Count >= 9, $"expected DCP and every resource's process, found {processes.Count}");
+        apphost.SignalGroup(2); // SIGINT, as Ctrl+C in the terminal
+        Assert.True(await apphost.WaitForExitAsync(TimeSpan.FromSeconds(90)), "the AppHost did not stop within 90 s:\n" + apphost.Tail());
+        Assert.Equal(0, apphost.ExitCode);
+        Step("exited");
+        await AssertAllGoneAsync(processes);
+    }
+
+    [Fact]
+    public async Task Killing_the_AppHost_leaves_no_process_and_the_upstream_key_reaches_only_the_gateway()
+    {
+        var secret = "sk-ant-test-" + Guid.NewGuid().ToString("N");
+        await using var apphost = AppHostProcess.Start(
+            environment: new Dictionary<string, string> { ["Parameters__anthropic-api-key"] = secret },
+            args: ["--Upstream:BaseUrl", "http://127.0.0.1:9"]);
+        await apphost.WaitUntilHealthyAsync();
+        Assert.DoesNotContain(apphost.Output, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
+        Assert.DoesNotContain(apphost.Output, l => l.Contains(secret, StringComparison.Ordinal));
+
+        var processes = apphost.AppProcesses();
+        var holders = processes.Where(pid => Environ(pid).Contains(secret, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(holders);
+        Assert.All(holders, pid => Assert.Contains("Gateway", AppHostProcess.CommandLine(pid) ?? "", StringComparison.Ordinal));
+        Assert.Contains(processes, pid => ProcessTree.Name(pid) == "redis-server");
+        Assert.Contains(processes, pid => ProcessTree.Name(pid) == "postgres");
+
+        // As if the AppHost crashed: DCP notices and stops everything it started.
+        using (var host = System.Diagnostics.Process.GetProcessById(apphost.AppHostProcessId))
+        {
+            host.Kill();
+        }
+
+        await AssertAllGoneAsync(processes);
+    }
+
+    [Fact]
+    public void Generated_parameters_are_kept_in_the_state_folder_and_one_AppHost_owns_it()
+    {
+        var state = AppHostProcess.NewStateDirectory();
+        try
+        {
+            var configuration = new ConfigurationBuilder()
+                .AddInMemoryCollection([new("AppHost:StateDirectory", state)]).Build();
+            string first;
+            using (var owner = Hosting.AppState.Open(configuration))
+            {
+                first = owner.GetOrCreate("redis-password", () => "generated-once");
+                Assert.Equal(first, owner.GetOrCreate("redis-password", () => "generated-twice"));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(owner.ParametersFile));
+                var refused = Assert.Throws<Hosting.StateInUseException>(() => Hosting.AppState.Open(configuration));
+                Assert.Contains(state, refused.Message, StringComparison.Ordinal);
+            }
+
+            using var next = Hosting.AppState.Open(configuration);
+            Assert.Equal("generated-once", next.GetOrCreate("redis-password", () => "generated-again"));
+        }
+        finally
+        {
+            Directory.Delete(state, recursive: true);
+        }
+    }
+
+    private static async Task DashboardShowsEveryResourceRunningAndAGatewayTraceAsync(AppHostProcess apphost)
+    {
+        var login = await apphost.WaitForLineAsync(l => l.Contains("/login?t=", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the dashboard's login URL");
+        var url = login[login.IndexOf("http://", StringComparison.Ordinal)..].Trim();
+        var screenshots = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "screenshots")).FullName;
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(Browsers.Chromium);
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1600, Height = 1000 } });
+        await page.GotoAsync(url);
+        foreach (var resource in Resources.Where(r => r != "llmgateway"))
+        {
+            var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = resource });
+            await Assertions.Expect(row.First).ToContainTextAsync("Running", new() { Timeout = 30_000 });
+        }
+
+        await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "dashboard-resources.png"), FullPage = true });
+
+        // Traces arrive over OTLP in batches and the page shows them as they come.
+        await page.GotoAsync($"http://localhost:{apphost.DashboardPort}/traces");
+        var gatewayTraces = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "gateway: POST /v1/messages" });
+        await Assertions.Expect(gatewayTraces.First).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, "dashboard-traces.png"), FullPage = true });
+    }
+
+    private static async Task<string> CreateApiKeyAsync(HttpClient gateway, string stateDirectory)
+    {
+        var parameters = JsonSerializer.Deserialize<Dictionary<string, string>>(await File.ReadAllTextAsync(Path.Combine(stateDirectory, "parameters.json")))!;
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/admin/credentials")
+        {
+            Content = JsonContent.Create(new JsonObject
+            {
+                ["name"] = "run-mode-test",
+                ["owner"] = new JsonObject { ["type"] = "organization", ["id"] = "run-mode-test" },
+            }),
         };
-        if (SigIntIgnored())
+        create.Headers.Add("x-api-key", parameters["admin-key"]);
+        using var created = await gateway.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (await created.Content.ReadFromJsonAsync<JsonObject>())!["secret"]!.GetValue<string>();
+    }
+
+    private static async Task AssertAllGoneAsync(IReadOnlyList<int> processes)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (processes.Any(ProcessTree.IsRunning) && DateTime.UtcNow < deadline)
         {
-            // A runner started from a non-interactive shell's `... &` hands its children SIGINT ignored, and an
-            // ignored signal stays ignored across exec, so the AppHost would never see the Ctrl+C this test sends.
-            // Start it with SIGINT back at its default, as a terminal does (env execs dotnet: same process).
-            info.ArgumentList.Add("--default-signal=INT");
-            info.ArgumentList.Add("dotnet");
+            await Task.Delay(250);
         }
 
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "AppHost.dll"));
-        info.ArgumentList.Add("--AppHost:StateDirectory");
-        info.ArgumentList.Add(state);
-        info.ArgumentList.Add("--Ports:gateway");
-        info.ArgumentList.Add(gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.ArgumentList.Add("--Ports:adminui");
-        info.ArgumentList.Add(adminPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.All(processes, pid => Assert.False(ProcessTree.IsRunning(pid), $"process {pid} ({AppHostProcess.CommandLine(pid)}) outlived the AppHost"));
+    }
 
-        var output = new List<string>();
-        var healthy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var apphost = new Process { StartInfo = info };
-        void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.Add(line);
-            }
-
-            // The last line the AppHost prints once everything is healthy: the table and the admin-key hint come before it
-            // (on the same stream, so they have been read by the time this one is).
-            if (line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
-            {
-                healthy.TrySetResult();
-            }
-        }
-
-        apphost.OutputDataReceived += (_, e) => OnLine(e.Data);
-        apphost.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        apphost.Start();
-        apphost.BeginOutputReadLine();
-        apphost.BeginErrorReadLine();
+    private static string Environ(int pid)
+    {
         try
         {
-            if (await Task.WhenAny(healthy.Task, Task.Delay(TimeSpan.FromSeconds(90))) != healthy.Task)
-            {
-                Assert.Fail("the AppHost did not report every resource healthy within 90 s:\n" + Tail(output));
-            }
-
-            using var http = new HttpClient();
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://localhost:{gatewayPort}/health")).StatusCode);
-            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://localhost:{adminPort}/alive")).StatusCode);
-
-            var pids = Directory.GetFiles(Path.Combine(state, "pids")).Select(f => int.Parse(File.ReadAllText(f), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-            Assert.Equal(7, pids.Length);
-            string[] snapshot;
-            lock (output)
-            {
-                snapshot = [.. output];
-            }
-
-            Assert.Contains(snapshot, l => l.StartsWith("[gateway] ", StringComparison.Ordinal));
-            Assert.Contains(snapshot, l => l.Contains("DEMO MODE", StringComparison.Ordinal));
-            Assert.Contains(snapshot, l => l.Contains("every resource is healthy", StringComparison.Ordinal));
-            Assert.Contains(snapshot, l => l.Contains($"http://localhost:{gatewayPort}", StringComparison.Ordinal) && l.Contains("Healthy", StringComparison.Ordinal));
-
-            // A bound, not a measurement: each service gets 4 s to stop gracefully before it is killed, then Redis and
-            // PostgreSQL theirs, so a loaded machine may legitimately need well over 10 s.
-            var stopLimit = TimeSpan.FromSeconds(30);
-            Assert.Equal(0, Kill(apphost.Id, 2)); // SIGINT, as Ctrl+C
-            var exited = await Task.WhenAny(apphost.WaitForExitAsync(), Task.Delay(stopLimit)) is { IsCompletedSuccessfully: true } && apphost.HasExited;
-            Assert.True(exited, $"the AppHost did not stop within {stopLimit.TotalSeconds:0} s:\n" + Tail(output));
-            Assert.Equal(0, apphost.ExitCode);
-            Assert.All(pids, pid => Assert.False(WholeAppTests.IsRunning(pid), $"process {pid} outlived the AppHost"));
+            return File.ReadAllText($"/proc/{pid}/environ");
         }
-        finally
+        catch (IOException)
         {
-            if (!apphost.HasExited)
-            {
-                apphost.Kill(entireProcessTree: true);
-            }
-
-            Directory.Delete(state, recursive: true);
+            return "";
         }
     }
-
-    [Fact]
-    public void Generated_parameters_are_persisted_and_configuration_wins()
-    {
-        var state = Directory.CreateTempSubdirectory("llmgw-params-").FullName;
-        try
-        {
-            var empty = new ConfigurationBuilder().Build();
-            var parameter = new ParameterResource("redis-password", secret: true, () => PasswordGenerator.Generate(22, special: false));
-            var first = new ParameterStore(empty, state).Get(parameter);
-            var again = new ParameterStore(empty, state).Get(parameter);
-            Assert.Equal(first, again);
-            Assert.Equal(22, first!.Length);
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(state, "parameters.json")));
-
-            var configured = new ConfigurationBuilder().AddInMemoryCollection([new("Parameters:redis-password", "chosen")]).Build();
-            Assert.Equal("chosen", new ParameterStore(configured, state).Get(parameter));
-            Assert.Null(new ParameterStore(empty, state).Get(new ParameterResource("anthropic-api-key", secret: true, generate: null)));
-        }
-        finally
-        {
-            Directory.Delete(state, recursive: true);
-        }
-    }
-
-    private static string Tail(List<string> output)
-    {
-        lock (output)
-        {
-            return string.Join('\n', output.TakeLast(60));
-        }
-    }
-
-    /// <summary>Whether this process has SIGINT ignored (bit 2 of SigIgn in /proc/self/status), which its children inherit.</summary>
-    private static bool SigIntIgnored()
-    {
-        var line = File.ReadLines("/proc/self/status").Single(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        var ignored = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-        return (ignored & (1UL << (2 - 1))) != 0;
-    }
-
-    [LibraryImport("libc", EntryPoint = "kill")]
-    private static partial int Kill(int pid, int signal);
 }

@@ -40,7 +40,7 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
     {
         using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
         var server = admin.GetServer(admin.GetEndPoints()[0]);
-        var stats = await server.InfoRawAsync("commandstats");
+        var stats = await server.InfoRawAsync("commandstats") ?? "";
         var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith("cmdstat_" + command + ":", StringComparison.Ordinal));
         if (line is null)
         {

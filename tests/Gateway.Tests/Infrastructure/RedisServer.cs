@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using StackExchange.Redis;
 
 namespace LlmGateway.Gateway.Tests.Infrastructure;
@@ -12,9 +12,9 @@ namespace LlmGateway.Gateway.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly DistributedApplication _app;
+    private readonly TestApp _app;
 
-    private RedisServer(DistributedApplication app, string connectionString)
+    private RedisServer(TestApp app, string connectionString)
     {
         _app = app;
         ConnectionString = connectionString;
@@ -24,7 +24,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartNewAsync()
     {
-        var app = await DistributedApplicationTestingBuilder.Create().WithResources("redis").StartAsync();
+        var app = await TestAppBuilder.Create().WithResources("redis").StartAsync();
         return new RedisServer(app, (await app.GetConnectionStringAsync("redis"))!);
     }
 

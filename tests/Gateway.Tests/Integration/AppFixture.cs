@@ -5,7 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmGateway.Contracts;
 using Anthropic;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -26,7 +26,7 @@ public sealed class AppFixture : IAsyncLifetime
 {
     private readonly string _spool = Directory.CreateTempSubdirectory("gw-app-spool-").FullName;
 
-    public DistributedApplication App { get; private set; } = null!;
+    public TestApp App { get; private set; } = null!;
 
     public Uri Gateway { get; private set; } = null!;
 
@@ -41,17 +41,14 @@ public sealed class AppFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        App = await DistributedApplicationTestingBuilder.Create()
+        App = await TestAppBuilder.Create()
             .WithResources("gateway")
             .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
             .WithEnvironment("gateway", "Gateway__Usage__ReplayInterval", "00:00:00.200")
             .WithEnvironment("gateway", "Upstream__RetryBaseDelay", "00:00:00.050")
             .StartAsync(timeout.Token);
-        if (App.Instances.Any(i => i.Resource.Name == "usageworker"))
-        {
-            await App.StopResourceAsync("usageworker");
-        }
-
+        // The usage stream is read by the tests themselves.
+        await App.StopResourceAsync("usageworker");
         Gateway = App.GetEndpoint("gateway");
         Simulator = App.CreateHttpClient("upstream");
         Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");

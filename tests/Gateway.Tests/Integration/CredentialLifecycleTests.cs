@@ -4,7 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Gateway.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit.Abstractions;
@@ -22,13 +22,13 @@ public sealed class ReplicatedAppFixture : IAsyncLifetime
 {
     private readonly string _spool = Directory.CreateTempSubdirectory("gw-app2-spool-").FullName;
 
-    public DistributedApplication App { get; private set; } = null!;
+    public TestApp App { get; private set; } = null!;
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        App = await DistributedApplicationTestingBuilder.Create()
+        App = await TestAppBuilder.Create()
             .WithResources("gateway")
             .WithReplicas("gateway", 2)
             .WithEnvironment("gateway", "ExternalKeys__Patterns__0__Prefix", "sk_live_")

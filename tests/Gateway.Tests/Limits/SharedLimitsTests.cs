@@ -8,7 +8,7 @@ using System.Text.Json;
 using Anthropic;
 using Anthropic.Exceptions;
 using Anthropic.Models.Messages;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Contracts.Pricing;
@@ -30,7 +30,7 @@ public sealed class SharedLimitsFixture : IAsyncLifetime
 {
     private readonly string _spool = Directory.CreateTempSubdirectory("gw-limits-spool-").FullName;
 
-    public DistributedApplication App { get; private set; } = null!;
+    public TestApp App { get; private set; } = null!;
 
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
@@ -39,7 +39,7 @@ public sealed class SharedLimitsFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        App = await DistributedApplicationTestingBuilder.Create()
+        App = await TestAppBuilder.Create()
             .WithResources("gateway")
             .WithReplicas("gateway", 2)
             .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)

@@ -174,7 +174,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
 
             // TokenService revokes: projection deleted, then the broadcast.
             await _multiplexer.GetDatabase().KeyDeleteAsync(RedisKeys.Credential(hash.ToHex()));
-            await _multiplexer.GetSubscriber().PublishAsync(RedisKeys.CredentialEvents, "revoked:" + hash.ToHex());
+            await _multiplexer.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "revoked:" + hash.ToHex());
 
             await WaitUntilAsync(() => !cache.TryGet(hash, out _));
             Assert.Equal(CredentialLookupStatus.NotFound, (await resolver.ResolveAsync(hash, default)).Status);
@@ -184,7 +184,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
             var otherHash = CredentialHash.Compute(other);
             await resolver.ResolveAsync(otherHash, default);
             Assert.True(cache.TryGet(otherHash, out _));
-            await _multiplexer.GetSubscriber().PublishAsync(RedisKeys.CredentialEvents, "reprojected");
+            await _multiplexer.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "reprojected");
             await WaitUntilAsync(() => cache.Count == 0);
         }
         finally
@@ -228,7 +228,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
             await _multiplexer.GetDatabase().KeyDeleteAsync(RedisKeys.Credential(hash.ToHex()));
             await WaitUntilAsync(async () =>
             {
-                await _multiplexer.GetSubscriber().PublishAsync(RedisKeys.CredentialEvents, "revoked:" + hash.ToHex());
+                await _multiplexer.GetSubscriber().PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "revoked:" + hash.ToHex());
                 return !cache.TryGet(hash, out _);
             });
         }

@@ -1,12 +1,10 @@
 using System.Net;
 using System.Text.Json;
-using LlmGateway.AppHost.Testing;
-using LlmGateway.ServiceDefaults.HealthChecks;
+using LlmGateway.Testing;
 using LlmGateway.ServiceDefaults.Tests.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace LlmGateway.ServiceDefaults.Tests.Clients;
@@ -14,7 +12,7 @@ namespace LlmGateway.ServiceDefaults.Tests.Clients;
 /// <summary>Redis as the AppHost runs it (its own resource code), shared by the tests that only need it up.</summary>
 public sealed class RedisServerFixture : IAsyncLifetime
 {
-    private DistributedApplication? _app;
+    private TestApp? _app;
 
     public string ConnectionString { get; private set; } = null!;
 
@@ -33,12 +31,16 @@ public sealed class RedisServerFixture : IAsyncLifetime
         }
     }
 
-    internal static Task<DistributedApplication> StartRedisAsync() =>
-        DistributedApplicationTestingBuilder.Create().WithResources("redis").StartAsync();
+    internal static Task<TestApp> StartRedisAsync() =>
+        TestAppBuilder.Create().WithResources("redis").StartAsync();
 }
 
+/// <summary>Aspire's Redis client as every service registers it.</summary>
 public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
+    /// <summary>The name Aspire.StackExchange.Redis gives its check.</summary>
+    private const string CheckName = "StackExchange.Redis";
+
     [Fact]
     public async Task The_multiplexer_talks_to_Redis_and_the_readiness_check_pings_it()
     {
@@ -46,12 +48,11 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
         var database = service.Services.GetRequiredService<IConnectionMultiplexer>().GetDatabase();
 
         await database.StringSetAsync("servicedefaults:test", "value");
-        var health = await ReadHealthAsync(service);
+        var health = await JsonHealth.ReadAsync(service);
 
         Assert.Equal("value", (string?)await database.StringGetAsync("servicedefaults:test"));
         Assert.Equal(HttpStatusCode.OK, health.Status);
-        Assert.Equal("Healthy", health.Checks["redis_check"].Status);
-        Assert.Equal(["ready"], health.Checks["redis_check"].Tags);
+        Assert.Equal("Healthy", health.Checks[CheckName].Status);
         Assert.Same(service.Services.GetRequiredService<IConnectionMultiplexer>(), service.Services.GetRequiredService<IConnectionMultiplexer>());
     }
 
@@ -66,11 +67,11 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
         await app.StopResourceAsync("redis");
         await using var service = await StartAsync(connectionString + ",connectTimeout=1000");
 
-        var down = await ReadHealthAsync(service);
+        var down = await JsonHealth.ReadAsync(service);
         using var alive = await service.Client.GetAsync("/alive");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, down.Status);
-        Assert.Equal("Unhealthy", down.Checks["redis_check"].Status);
+        Assert.Equal("Unhealthy", down.Checks[CheckName].Status);
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
 
         var multiplexer = service.Services.GetRequiredService<IConnectionMultiplexer>();
@@ -89,35 +90,37 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
             await restored.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
-        // StackExchange.Redis 1.x re-selects the server a moment after the connection is back, with no event
-        // to wait for; so ask until the check passes, within a bound.
-        var up = await ReadHealthAsync(service);
+        // The client re-selects the server a moment after the connection is back, with no event to wait for; so ask
+        // until the check passes, within a bound.
+        var up = await JsonHealth.ReadAsync(service);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (up.Status != HttpStatusCode.OK && !deadline.IsCancellationRequested)
         {
             await Task.Delay(50, CancellationToken.None);
-            up = await ReadHealthAsync(service);
+            up = await JsonHealth.ReadAsync(service);
         }
 
         Assert.True(up.Status == HttpStatusCode.OK, string.Join("; ", up.Checks.Select(c => $"{c.Key}={c.Value.Status}: {c.Value.Description}")));
-        Assert.Equal("Healthy", up.Checks["redis_check"].Status);
+        Assert.Equal("Healthy", up.Checks[CheckName].Status);
     }
 
     [Fact]
-    public async Task A_missing_connection_string_stops_the_start_and_names_the_key()
+    public async Task A_missing_connection_string_fails_the_client_and_names_the_key()
     {
-        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(connectionString: null));
+        // The client is made when first asked for (a service's start-up work asks at once, so it does not start).
+        await using var service = await StartAsync(connectionString: null);
+        var exception = Assert.Throws<InvalidOperationException>(() => service.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>());
 
-        Assert.Contains("'ConnectionStrings:redis'", exception.Message);
-        Assert.Contains("ConnectionStrings__redis", exception.Message);
+        Assert.Contains("ConnectionStrings:redis", exception.Message);
     }
 
     [Fact]
-    public async Task An_unparsable_connection_string_stops_the_start_and_names_the_key()
+    public async Task An_unparsable_connection_string_fails_the_client_and_says_what_is_wrong()
     {
-        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync("127.0.0.1:6379,nonsense=1"));
+        await using var service = await StartAsync("127.0.0.1:6379,nonsense=1");
+        var exception = Assert.ThrowsAny<Exception>(() => service.Services.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>());
 
-        Assert.Contains("'ConnectionStrings:redis' is not valid", exception.Message);
+        Assert.Contains("nonsense", exception.Message);
     }
 
     [Fact]
@@ -129,10 +132,10 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
             ["Aspire:StackExchange:Redis:DisableHealthChecks"] = "true",
         });
 
-        var health = await ReadHealthAsync(service);
+        var health = await JsonHealth.ReadAsync(service);
 
         Assert.True(service.Services.GetRequiredService<IConnectionMultiplexer>().IsConnected);
-        Assert.DoesNotContain("redis_check", health.Checks.Keys);
+        Assert.DoesNotContain(CheckName, health.Checks.Keys);
     }
 
     private static Task<TestService> StartAsync(string? connectionString, Dictionary<string, string?>? configuration = null)
@@ -145,17 +148,7 @@ public sealed class RedisClientTests(RedisServerFixture redis) : IClassFixture<R
 
         return TestService.StartAsync(
             builder => builder.AddRedisClient("redis"),
-            healthResponseWriter: HealthReportJsonWriter.Create(),
+            healthResponseWriter: JsonHealth.Writer,
             configuration: configuration);
-    }
-
-    internal static async Task<(HttpStatusCode Status, Dictionary<string, (string Status, string[] Tags, string? Description)> Checks)> ReadHealthAsync(TestService service)
-    {
-        using var response = await service.Client.GetAsync("/health");
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        var checks = json.RootElement.GetProperty("checks").EnumerateArray().ToDictionary(
-            c => c.GetProperty("name").GetString()!,
-            c => (c.GetProperty("status").GetString()!, c.GetProperty("tags").EnumerateArray().Select(t => t.GetString()!).ToArray(), c.GetProperty("description").GetString()));
-        return (response.StatusCode, checks);
     }
 }

@@ -41,33 +41,21 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
-    public async Task The_health_response_writer_can_be_replaced_with_json_naming_the_service()
+    public async Task The_health_response_writer_can_be_replaced_and_writes_both_probes()
     {
         await using var service = await TestService.StartAsync(
             builder => builder.Services.AddHealthChecks().AddCheck("upstream", () => HealthCheckResult.Degraded("slow"), [HealthEndpointPaths.ReadyTag]),
-            healthResponseWriter: HealthReportJsonWriter.Create("gateway"));
+            healthResponseWriter: JsonHealth.Writer);
 
-        using var health = await service.Client.GetAsync("/health");
-        using var json = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
+        var health = await JsonHealth.ReadAsync(service);
+        using var alive = await service.Client.GetAsync("/alive");
+        using var aliveJson = JsonDocument.Parse(await alive.Content.ReadAsStringAsync());
 
-        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Equal("application/json", health.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("gateway", json.RootElement.GetProperty("service").GetString());
-        Assert.Equal("Degraded", json.RootElement.GetProperty("status").GetString());
-        var checks = json.RootElement.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!);
-        Assert.Equal("Healthy", checks["self"].GetProperty("status").GetString());
-        Assert.Equal(["live"], checks["self"].GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
-        Assert.Equal("slow", checks["upstream"].GetProperty("description").GetString());
-    }
-
-    [Fact]
-    public async Task The_json_writer_names_the_application_when_no_name_is_given()
-    {
-        await using var service = await TestService.StartAsync(healthResponseWriter: HealthReportJsonWriter.Create());
-
-        using var json = JsonDocument.Parse(await service.Client.GetStringAsync("/health"));
-
-        Assert.Equal("TestService", json.RootElement.GetProperty("service").GetString());
+        Assert.Equal(HttpStatusCode.OK, health.Status);
+        Assert.Equal("Healthy", health.Checks["self"].Status);
+        Assert.Equal(["live"], health.Checks["self"].Tags);
+        Assert.Equal("slow", health.Checks["upstream"].Description);
+        Assert.Equal(["self"], aliveJson.RootElement.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
     }
 
     [Fact]

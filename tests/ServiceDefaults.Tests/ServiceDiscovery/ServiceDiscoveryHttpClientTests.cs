@@ -1,58 +1,46 @@
 using System.Net;
+using LlmGateway.ServiceDefaults.Tests.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using LlmGateway.ServiceDefaults.Tests.Fakes;
-using LlmGateway.ServiceDefaults.Tests.Resilience;
 
 namespace LlmGateway.ServiceDefaults.Tests.ServiceDiscovery;
 
+/// <summary>
+/// The defaults put service discovery and the standard resilience handler on every factory client: a call to
+/// <c>http://tokenservice</c> reaches the address the AppHost gave that name, and a transient failure is retried.
+/// </summary>
 public sealed class ServiceDiscoveryHttpClientTests
 {
     [Fact]
-    public async Task Every_factory_client_resolves_service_names_and_leaves_the_callers_request_untouched()
+    public async Task A_factory_client_resolves_a_service_name_from_configuration_and_retries_a_transient_failure()
     {
-        using var fixture = ResilientClient.Create(null,
-            new Dictionary<string, string?> { ["services:tokenservice:http:0"] = "http://127.0.0.1:5123" },
-            null,
-            ScriptedHandler.Status(200));
-        using var request = new HttpRequestMessage(HttpMethod.Get, "http://tokenservice/v1/tokens?x=1");
+        var calls = 0;
+        await using var target = await TestService.StartAsync(configureApp: app => app.MapGet("/v1/tokens", (HttpContext context) =>
+            Interlocked.Increment(ref calls) == 1 ? Results.StatusCode(503) : Results.Text($"answered {context.Request.QueryString}")));
+        await using var caller = await TestService.StartAsync(configuration: new Dictionary<string, string?>
+        {
+            ["services:tokenservice:http:0"] = target.Client.BaseAddress!.ToString(),
+        });
+        using var client = caller.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
 
-        using var response = await fixture.Client.SendAsync(request).WaitAsync(TimeSpan.FromSeconds(30));
+        using var response = await client.GetAsync("http://tokenservice/v1/tokens?x=1");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(new Uri("http://127.0.0.1:5123/v1/tokens?x=1"), Assert.Single(fixture.Handler.Sent).Uri);
-        Assert.Equal(new Uri("http://tokenservice/v1/tokens?x=1"), request.RequestUri);
+        Assert.Equal("answered ?x=1", await response.Content.ReadAsStringAsync());
+        Assert.Equal(2, calls);
     }
 
     [Fact]
-    public async Task Each_retry_resolves_again_so_round_robin_moves_to_the_next_endpoint()
+    public async Task An_unknown_name_passes_through_as_a_host_name()
     {
-        using var fixture = ResilientClient.Create(ResilientClient.NoJitter,
-            new Dictionary<string, string?>
-            {
-                ["services:tokenservice:http:0"] = "http://127.0.0.1:5001",
-                ["services:tokenservice:http:1"] = "http://127.0.0.1:5002",
-            },
-            null,
-            ScriptedHandler.Status(503), ScriptedHandler.Status(200));
+        await using var target = await TestService.StartAsync(configureApp: app => app.MapGet("/ping", () => "pong"));
+        await using var caller = await TestService.StartAsync();
+        using var client = caller.Services.GetRequiredService<IHttpClientFactory>().CreateClient();
 
-        var call = fixture.Client.GetAsync("http://tokenservice/x");
-        await fixture.Clock.WaitForTimerAsync(TimeSpan.FromSeconds(2));
-        fixture.Clock.Advance(TimeSpan.FromSeconds(2));
-        using var response = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        // Not in configuration: resolved by DNS, as Kubernetes service names are.
+        using var response = await client.GetAsync(new UriBuilder(target.Client.BaseAddress!) { Host = "localhost", Path = "/ping" }.Uri);
 
-        Assert.Equal([5001, 5002], fixture.Handler.Sent.Select(s => s.Uri.Port));
-    }
-
-    [Fact]
-    public async Task A_client_without_resilience_still_resolves_service_names()
-    {
-        using var fixture = ResilientClient.Create(null,
-            new Dictionary<string, string?> { ["services:upstream:http:0"] = "http://127.0.0.1:7001/api/" },
-            client => client.WithoutStandardResilience(),
-            ScriptedHandler.Status(200));
-
-        using var response = await fixture.Client.GetAsync("/v1/messages").WaitAsync(TimeSpan.FromSeconds(30));
-
-        Assert.Equal(new Uri("http://127.0.0.1:7001/api/v1/messages"), Assert.Single(fixture.Handler.Sent).Uri);
+        Assert.Equal("pong", await response.Content.ReadAsStringAsync());
     }
 }

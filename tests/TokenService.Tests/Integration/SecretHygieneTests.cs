@@ -30,6 +30,7 @@ public sealed class SecretHygieneTests(TokenServiceApp service)
 
         var postgres = await DumpPostgresAsync();
         var redis = await DumpRedisAsync();
+        await service.App.WaitForLogAsync("tokenservice", l => l.Contains("Minted agent token", StringComparison.Ordinal));
         var logs = string.Join('\n', service.App.GetLogs("tokenservice").Concat(service.App.GetLogs("redis")).Concat(service.App.GetLogs("postgres")));
 
         // The scans see real data: the credentials are there, by hash.

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using StackExchange.Redis;
@@ -27,12 +27,12 @@ public sealed class TokenServiceApp : IAsyncLifetime
     public const int BootstrapPerMinute = 3;
 
     private ConnectionMultiplexer? redis;
-    private DistributedApplication? app;
+    private TestApp? app;
 
     /// <summary>The operator's bootstrap admin key (AppHost parameter admin-key).</summary>
     public string AdminKey { get; } = CredentialFormat.Generate(CredentialKind.AdminKey);
 
-    public DistributedApplication App => app ?? throw new InvalidOperationException("Not started.");
+    public TestApp App => app ?? throw new InvalidOperationException("Not started.");
     public HttpClient Http { get; private set; } = null!;
     public ConnectionMultiplexer Redis => redis ?? throw new InvalidOperationException("Not started.");
     public string PostgresConnectionString { get; private set; } = "";
@@ -42,7 +42,7 @@ public sealed class TokenServiceApp : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        app = await DistributedApplicationTestingBuilder.Create()
+        app = await TestAppBuilder.Create()
             .WithParameter("admin-key", AdminKey)
             .WithResources("tokenservice")
             .WithEnvironment("tokenservice", "Bootstrap__Enabled", "true")
@@ -210,7 +210,7 @@ public sealed class CredentialEvents(ISubscriber subscriber) : IAsyncDisposable
     private TaskCompletionSource arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public async Task StartAsync() =>
-        await subscriber.SubscribeAsync(RedisKeys.CredentialEvents, OnMessage);
+        await subscriber.SubscribeAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), OnMessage);
 
     /// <summary>
     /// Waits until <paramref name="message"/> has been received since subscribing (in any order relative to other
@@ -242,7 +242,7 @@ public sealed class CredentialEvents(ISubscriber subscriber) : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync() => await subscriber.UnsubscribeAsync(RedisKeys.CredentialEvents, OnMessage);
+    public async ValueTask DisposeAsync() => await subscriber.UnsubscribeAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), OnMessage);
 
     private void OnMessage(RedisChannel channel, RedisValue value)
     {

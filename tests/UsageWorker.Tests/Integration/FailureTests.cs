@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LlmGateway.AppHost.Orchestration;
 using LlmGateway.Contracts;
 using StackExchange.Redis;
 
@@ -19,7 +18,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
 
         // Wait until a replica holds entries it has read but not yet acknowledged (a batch in flight, and the next
         // ones prefetched), then kill that replica without warning.
-        ProjectInstance? victim = null;
+        int? victim = null;
         long victimPending = 0;
         Assert.True(await Eventually.TrueAsync(async () =>
         {
@@ -34,8 +33,8 @@ public sealed class FailureTests(UsageAppFixture fixture)
             foreach (var consumer in consumers.Select(c => (string[])c!))
             {
                 var pending = long.Parse(consumer[3], System.Globalization.CultureInfo.InvariantCulture);
-                var holder = fixture.App.Instances.OfType<ProjectInstance>()
-                    .FirstOrDefault(i => i.Resource.Name == "usageworker" && consumer[1].EndsWith("-" + i.ProcessId, StringComparison.Ordinal));
+                var holder = fixture.WorkerProcesses.Cast<int?>()
+                    .FirstOrDefault(pid => consumer[1].EndsWith("-" + pid, StringComparison.Ordinal));
                 if (pending > 0 && holder is not null)
                 {
                     (victim, victimPending) = (holder, pending);
@@ -47,7 +46,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
         }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5)), "no replica was caught with a batch in flight");
 
         await adding;
-        var pid = victim!.ProcessId!.Value;
+        var pid = victim!.Value;
         using (var process = Process.GetProcessById(pid))
         {
             process.Kill();
@@ -63,8 +62,10 @@ public sealed class FailureTests(UsageAppFixture fixture)
         Assert.Equal(events.Sum(e => e.Input), await fixture.ScalarAsync<long>("SELECT sum(input_tokens) FROM usage_hourly WHERE credential_id LIKE 'kill-cred-%'"));
         Assert.True(victimPending > 0);
 
-        await fixture.App.WaitForResourceHealthyAsync("usageworker");
-        Assert.NotEqual(pid, victim.ProcessId);
+        // The killed replica is started again.
+        Assert.True(await Eventually.TrueAsync(
+            () => Task.FromResult(fixture.WorkerProcesses is [var a, var b] && a != pid && b != pid && a != 0 && b != 0),
+            TimeSpan.FromSeconds(60)), "the killed worker was not restarted");
         // Console output of the workers reaches the AppHost asynchronously: wait for the line rather than race it.
         Assert.True(await Eventually.TrueAsync(
             () => Task.FromResult(fixture.App.GetLogs("usageworker").Any(line => line.Contains("Took over", StringComparison.Ordinal))),
@@ -92,8 +93,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
             Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, health.StatusCode);
 
             // A worker that (re)starts while PostgreSQL is down does not crash: it waits for it.
-            var victim = fixture.WorkerInstance(0);
-            var pid = victim.ProcessId!.Value;
+            var pid = fixture.WorkerProcesses[0];
             using (var process = Process.GetProcessById(pid))
             {
                 process.Kill();
@@ -102,7 +102,7 @@ public sealed class FailureTests(UsageAppFixture fixture)
 
             Assert.True(await Eventually.TrueAsync(async () =>
             {
-                if (victim.ProcessId == pid || victim.State != ResourceState.Running)
+                if (fixture.WorkerProcesses is not [var restarted, _] || restarted == pid)
                 {
                     return false;
                 }

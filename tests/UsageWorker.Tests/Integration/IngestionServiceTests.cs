@@ -54,7 +54,7 @@ public sealed class IngestionServiceTests(UsageAppFixture fixture) : IAsyncLifet
         Assert.Equal(2, read.Count);
 
         // As if reclaimed for the sixth time after killing five consumers, and for the second time.
-        IReadOnlyList<StreamEntry> entries = [read[0] with { Deliveries = 6 }, read[1] with { Deliveries = 2 }];
+        IReadOnlyList<LlmGateway.UsageWorker.Infrastructure.StreamEntry> entries = [read[0] with { Deliveries = 6 }, read[1] with { Deliveries = 2 }];
         await using var store = new UsageStore(_dataSource);
         var service = new UsageIngestionService(
             stream,

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Anthropic;
 using Anthropic.Models.Messages;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Contracts.Pricing;
 using Npgsql;
 
@@ -13,10 +13,10 @@ namespace LlmGateway.UsageWorker.Tests.Integration;
 public sealed class ThroughTheGatewayTests : IAsyncLifetime
 {
     private const string Model = "claude-sonnet-4-5-20250929";
-    private DistributedApplication _app = null!;
+    private TestApp _app = null!;
 
     public async Task InitializeAsync() =>
-        _app = await DistributedApplicationTestingBuilder.Create().WithResources("gateway", "usageworker").StartAsync();
+        _app = await TestAppBuilder.Create().WithResources("gateway", "usageworker").StartAsync();
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
 

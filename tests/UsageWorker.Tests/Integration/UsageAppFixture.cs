@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmGateway.AppHost.Orchestration;
-using LlmGateway.AppHost.Testing;
+using LlmGateway.Testing;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Usage;
 using Npgsql;
@@ -19,7 +18,7 @@ public sealed class UsageAppFixture : IAsyncLifetime
     /// <summary>The operator's bootstrap admin key: any string, not necessarily in gateway format.</summary>
     public const string AdminKey = "operator-chosen bootstrap key";
 
-    public DistributedApplication App { get; private set; } = null!;
+    public TestApp App { get; private set; } = null!;
     public ConnectionMultiplexer Redis { get; private set; } = null!;
     public string RedisConnectionString { get; private set; } = null!;
     public string DatabaseConnectionString { get; private set; } = null!;
@@ -27,7 +26,7 @@ public sealed class UsageAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = await DistributedApplicationTestingBuilder.Create()
+        App = await TestAppBuilder.Create()
             .WithParameter("admin-key", AdminKey)
             .WithResources("usageworker")
             .WithReplicas("usageworker", 2)
@@ -56,8 +55,8 @@ public sealed class UsageAppFixture : IAsyncLifetime
 
     public HttpClient Worker(int replica = 0) => App.CreateHttpClient("usageworker", replica);
 
-    public ProjectInstance WorkerInstance(int replica) =>
-        App.Instances.OfType<ProjectInstance>().Single(i => i.Resource.Name == "usageworker" && i.Replica == replica);
+    /// <summary>The process of each UsageWorker replica (its consumer name in the group ends with "-{pid}").</summary>
+    public IReadOnlyList<int> WorkerProcesses => App.ProcessIds("usageworker");
 
     /// <summary>Appends usage events to the stream as the Gateway does (pipelined).</summary>
     public async Task<IReadOnlyList<string>> AddEventsAsync(IEnumerable<string[]> events)
