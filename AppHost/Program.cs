@@ -22,6 +22,8 @@ var durable = builder.Configuration.GetValue(AppHostSettings.Durable, true);
 var adminKey = builder.AddSecret("admin-key", state, () => CredentialFormat.Generate(CredentialKind.AdminKey), publishGenerated: false);
 var redisPassword = builder.AddSecret("redis-password", state, AppHostSettings.GeneratePassword);
 var postgresPassword = builder.AddSecret("postgres-password", state, AppHostSettings.GeneratePassword);
+// What the services present to TokenService's /internal/* routes (introspection).
+var internalKey = builder.AddSecret("internal-api-key", state, AppHostSettings.GeneratePassword);
 
 // Redis and PostgreSQL: local processes in run mode (there is no container engine), Aspire's containers when published.
 IResourceBuilder<IResourceWithConnectionString> redis;
@@ -49,6 +51,7 @@ var tokenService = builder.AddProject<Projects.TokenService>("tokenservice")
     .WithReference(redis).WaitFor(redis, Patient)
     .WithReference(database).WaitFor(database, Patient)
     .WithEnvironment("Admin__BootstrapKey", adminKey)
+    .WithEnvironment("Internal__ApiKey", internalKey)
     .WithHttpHealthCheck("/health");
 
 var usageWorker = builder.AddProject<Projects.UsageWorker>("usageworker")
@@ -57,6 +60,7 @@ var usageWorker = builder.AddProject<Projects.UsageWorker>("usageworker")
     .WithReference(database).WaitFor(database, Patient)
     .WithReference(tokenService)
     .WithEnvironment("Admin__BootstrapKey", adminKey)
+    .WithEnvironment("Internal__ApiKey", internalKey)
     .WithHttpHealthCheck("/health");
 
 var gateway = builder.AddProject<Projects.Gateway>("gateway")
@@ -65,6 +69,7 @@ var gateway = builder.AddProject<Projects.Gateway>("gateway")
     .WithReference(redis).WaitFor(redis, Patient)
     .WithReference(tokenService).WaitFor(tokenService, Patient)
     .WithReference(usageWorker)
+    .WithEnvironment("Internal__ApiKey", internalKey)
     .WithHttpHealthCheck("/health");
 if (run)
 {

@@ -1,6 +1,8 @@
+using LlmGateway.Contracts;
 using LlmGateway.Gateway.Apis;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Limits;
 using LlmGateway.Gateway.Pipeline;
@@ -72,7 +74,10 @@ internal static class GatewayServiceExtensions
         // The resolver has its own fallbacks (stale cache) and a short deadline: a fast failure beats retries here.
         services.AddHttpClient(TokenServiceIntrospection.HttpClientName)
             .ConfigureHttpClient((provider, client) =>
-                client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService)
+            {
+                client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService;
+                client.DefaultRequestHeaders.Add(InternalApi.HeaderName, provider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey] ?? "");
+            })
             .RemoveAllResilienceHandlers();
 
         // Forwarding
@@ -144,6 +149,12 @@ internal static class GatewayServiceExtensions
         {
             app.UseCors(CorsPolicy);
         }
+
+        // Before any endpoint runs (routing has matched, nothing has been forwarded): only canonical paths pass.
+        app.Use(static (context, next) => CanonicalPath.Problem(context.Request.Path.Value) is { } problem
+            ? AnthropicErrors.WriteAsync(context, StatusCodes.Status400BadRequest, AnthropicErrors.InvalidRequest,
+                $"The path '{Uri.EscapeDataString(context.Request.Path.Value ?? "")}' is not valid: it contains {problem}.", RequestIds.Create())
+            : next(context));
 
         app.MapGatewayHealth();
         app.MapLimitsAdminApi();

@@ -46,7 +46,10 @@ internal sealed partial class ControlPlaneForwarder(
         }
 
         var client = clients.CreateClient(service == ControlPlaneService.TokenService ? TokenServiceClient : UsageWorkerClient);
-        var target = new Uri(client.BaseAddress!, request.Path.Value + request.QueryString.Value);
+        // The path is canonical (CanonicalPath, checked before routing); each segment is still escaped, so nothing in
+        // it can be read as a separator, a dot segment or a query by the service behind.
+        var path = string.Join('/', (request.Path.Value ?? "/").Split('/').Select(Uri.EscapeDataString));
+        var target = new Uri(client.BaseAddress!, path + request.QueryString.Value);
         using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), target);
         if (UpstreamForwarder.HasBody(request))
         {

@@ -1,3 +1,4 @@
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
@@ -9,14 +10,20 @@ namespace LlmGateway.TokenService.Apis;
 /// <summary>
 /// <c>POST /internal/introspect</c> <c>{"hash":"&lt;sha256 hex&gt;"}</c>: the Gateway's fallback when Redis misses or is down.
 /// 200 with the <see cref="CredentialProjection"/> of an active credential; 404 (<c>error.type</c> <c>not_found</c>) for an
-/// unknown, revoked or expired one. Internal only (the Gateway never forwards <c>/internal/*</c>); it needs no
-/// credential because the answer holds no secret and asking requires the hash, which only the secret's holder can compute.
+/// unknown, revoked or expired one. Internal only: the Gateway never forwards <c>/internal/*</c>, and every
+/// <c>/internal/*</c> route answers only a caller that presents the services' internal key (<see cref="InternalApi"/>);
+/// anyone else gets the same 404 as an unknown route.
 /// </summary>
 public static class IntrospectionApi
 {
     public static IEndpointRouteBuilder MapIntrospectionApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/internal/introspect", Introspect);
+        var configured = app.ServiceProvider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey];
+        var internalRoutes = app.MapGroup("/internal").AddEndpointFilter(async (context, next) =>
+            InternalApi.IsValid(configured, context.HttpContext.Request.Headers[InternalApi.HeaderName])
+                ? await next(context)
+                : ApiError.ForStatus(StatusCodes.Status404NotFound, context.HttpContext.Request));
+        internalRoutes.MapPost("/introspect", Introspect);
         return app;
     }
 

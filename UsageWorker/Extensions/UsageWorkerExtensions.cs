@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Pricing;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.UsageWorker.Apis;
@@ -51,6 +52,7 @@ internal static class UsageWorkerExtensions
         {
             client.BaseAddress = provider.GetRequiredService<IOptions<UsageWorkerOptions>>().Value.TokenServiceUrl;
             client.Timeout = TimeSpan.FromSeconds(10);
+            client.DefaultRequestHeaders.Add(InternalApi.HeaderName, provider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey] ?? "");
         });
 
         services.ConfigureHttpJsonOptions(json =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using LlmGateway.Gateway.Tests.Infrastructure;
+using LlmGateway.Testing;
 using Microsoft.AspNetCore.Http;
 
 namespace LlmGateway.Gateway.Tests.Forwarding;
@@ -145,5 +146,39 @@ public sealed class ControlPlaneTests(ControlPlaneFixture fixture) : IClassFixtu
         using var allowed = await fixture.Client.SendAsync(Batch("claude-haiku-4-5"));
         Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         Assert.Contains("claude-haiku-4-5", Encoding.UTF8.GetString(fixture.Upstream.Requests.Last().Body));
+    }
+}
+
+/// <summary>
+/// Paths another server would read differently are refused before routing: nothing is forwarded, so no encoded
+/// backslash or dot segment can walk from a public route into TokenService's <c>/internal/*</c>.
+/// </summary>
+public sealed class NonCanonicalPathTests(ControlPlaneFixture fixture) : IClassFixture<ControlPlaneFixture>
+{
+    [Theory]
+    [InlineData("POST", "/admin/%2e%2e%5c%2e%2e%5cinternal%5cintrospect")]
+    [InlineData("POST", "/admin/..%5c..%5cinternal%5cintrospect")]
+    [InlineData("POST", "/admin/credentials%2f..%2f..%2finternal%2fintrospect")]
+    [InlineData("GET", "/admin/usage%3Fx=1")]
+    [InlineData("POST", "/v1//messages")]
+    [InlineData("POST", "/v1/messages;x")]
+    [InlineData("POST", "/v1/tokens/%01")]
+    [InlineData("GET", "/admin/%C3%A9")]
+    public async Task A_non_canonical_path_is_a_400_and_reaches_no_service(string method, string rawPath)
+    {
+        var tokenService = fixture.TokenService.Requests.Count;
+        var usageWorker = fixture.UsageWorker.Requests.Count;
+        var upstream = fixture.Upstream.Requests.Count;
+
+        // Sent byte for byte (as curl --path-as-is does): HttpClient would normalize the path first.
+        var (status, body) = await RawHttp.SendAsync(fixture.Gateway.BaseAddress, method, rawPath,
+            ("x-api-key", "lgw_key_whatever"), ("content-type", "application/json"));
+
+        Assert.Equal(400, status);
+        Assert.Contains("\"type\":\"invalid_request_error\"", body);
+        Assert.Contains("is not valid", body);
+        Assert.Equal(tokenService, fixture.TokenService.Requests.Count);
+        Assert.Equal(usageWorker, fixture.UsageWorker.Requests.Count);
+        Assert.Equal(upstream, fixture.Upstream.Requests.Count);
     }
 }

@@ -142,6 +142,26 @@ public sealed class AdminApiTests(TokenServiceApp service)
     {
         (await service.SendAsync(HttpMethod.Get, "/nope")).AssertError(HttpStatusCode.NotFound, "not_found_error");
         (await service.SendAsync(HttpMethod.Get, "/v1/tokens")).AssertError(HttpStatusCode.MethodNotAllowed, "invalid_request_error");
-        (await service.SendAsync(HttpMethod.Post, "/internal/introspect", """{"hash":"abc"}""")).AssertError(HttpStatusCode.BadRequest, "invalid_request_error");
+        (await service.SendAsync(HttpMethod.Post, "/internal/introspect", """{"hash":"abc"}""", internalKey: service.InternalKey)).AssertError(HttpStatusCode.BadRequest, "invalid_request_error");
+    }
+}
+
+[Collection(TokenServiceCollection.Name)]
+public sealed class InternalRouteTests(TokenServiceApp service)
+{
+    [Fact]
+    public async Task Internal_routes_answer_only_a_caller_with_the_internal_key()
+    {
+        var (id, secret) = await service.CreateApiKeyAsync();
+        var introspect = $$"""{"hash":"{{CredentialFormat.Hash(secret)}}"}""";
+
+        (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect)).AssertError(HttpStatusCode.NotFound, "not_found_error");
+        (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, internalKey: "wrong")).AssertError(HttpStatusCode.NotFound, "not_found_error");
+        // A valid admin credential is not the internal key either.
+        (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, credential: service.AdminKey)).AssertError(HttpStatusCode.NotFound, "not_found_error");
+
+        var answered = await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, internalKey: service.InternalKey);
+        answered.AssertStatus(HttpStatusCode.OK);
+        Assert.Equal(id, answered.Body.GetProperty("id").GetString());
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Extensions;
 using LlmGateway.TokenService.Infrastructure;
@@ -68,7 +69,7 @@ public sealed class DatabaseOutageTests(TokenServiceApp service)
                 Assert.Equal(HealthStatus.Unhealthy, health.Entries["credential-store"].Status);
                 Assert.Equal(HttpStatusCode.OK, (await replica.Http.GetAsync("/alive")).StatusCode);
                 var introspect = $$"""{"hash":"{{CredentialFormat.Hash(service.AdminKey)}}"}""";
-                (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, via: replica.Http)).AssertStatus(HttpStatusCode.OK);
+                (await service.SendAsync(HttpMethod.Post, "/internal/introspect", introspect, via: replica.Http, internalKey: service.InternalKey)).AssertStatus(HttpStatusCode.OK);
             }
             finally
             {
@@ -115,6 +116,7 @@ public sealed class DatabaseOutageTests(TokenServiceApp service)
                 ["ConnectionStrings:redis"] = await service.App.GetConnectionStringAsync("redis"),
                 ["ConnectionStrings:llmgateway"] = service.PostgresConnectionString,
                 ["Admin:BootstrapKey"] = service.AdminKey,
+                [InternalApi.ConfigurationKey] = service.InternalKey,
             });
             builder.AddServiceDefaults();
             builder.AddTokenServiceServices();

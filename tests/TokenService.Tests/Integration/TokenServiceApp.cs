@@ -72,9 +72,14 @@ public sealed class TokenServiceApp : IAsyncLifetime
         SendAsync(method, path, json, AdminKey, clientAddress);
 
     /// <summary>Sends a request to TokenService (or, with <paramref name="via"/>, to another instance of it).</summary>
-    public async Task<ApiResponse> SendAsync(HttpMethod method, string path, string? json = null, string? credential = null, string? clientAddress = null, bool bearer = false, HttpClient? via = null)
+    public async Task<ApiResponse> SendAsync(HttpMethod method, string path, string? json = null, string? credential = null, string? clientAddress = null, bool bearer = false, HttpClient? via = null, string? internalKey = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (internalKey is not null)
+        {
+            request.Headers.Add(InternalApi.HeaderName, internalKey);
+        }
+
         if (json is not null)
         {
             request.Content = new StringContent(json, Encoding.UTF8, "application/json");
@@ -128,8 +133,11 @@ public sealed class TokenServiceApp : IAsyncLifetime
         return response;
     }
 
+    /// <summary>The key the services present to <c>/internal/*</c> (the AppHost's generated <c>internal-api-key</c>).</summary>
+    public string InternalKey => app!.GetParameter("internal-api-key");
+
     public Task<ApiResponse> IntrospectAsync(string secret) =>
-        SendAsync(HttpMethod.Post, "/internal/introspect", $$"""{"hash":"{{CredentialFormat.Hash(secret)}}"}""");
+        SendAsync(HttpMethod.Post, "/internal/introspect", $$"""{"hash":"{{CredentialFormat.Hash(secret)}}"}""", internalKey: InternalKey);
 
     public async Task<CredentialProjection?> ProjectionAsync(string secret)
     {
