@@ -14,8 +14,8 @@ namespace LlmGateway.Gateway.Limits;
 /// </summary>
 /// <remarks>
 /// Refusals: a rate or concurrency limit → 429 <c>rate_limit_error</c> with <c>retry-after</c> (the SDKs wait and
-/// retry); a budget → 402 <c>billing_error</c> with <c>x-should-retry: false</c> (the SDKs never retry a 402, and
-/// waiting would not help); limits that cannot be checked under a fail-closed policy → 503 <c>api_error</c> with
+/// retry); a budget spent → 402 <c>billing_error</c> with <c>x-should-retry: false</c> (the SDKs never retry a 402, and
+/// waiting would not help); a budget only held by requests in flight → 429 with <c>retry-after</c>; limits that cannot be checked under a fail-closed policy → 503 <c>api_error</c> with
 /// <c>retry-after</c>; a model without a price for a budgeted credential → 400 <c>invalid_request_error</c>.
 /// </remarks>
 internal sealed partial class LimitAdmission(
@@ -238,11 +238,19 @@ internal sealed partial class LimitAdmission(
                 Rejected("concurrency", subject);
                 return AdmissionDecision.Refuse(429, AnthropicErrors.RateLimit,
                     $"Too many concurrent requests: {who} allows {subject.MaxConcurrent} at a time.", retryAfter, headers);
+            case LimitStatus.BudgetHeld:
+                // Nothing is spent yet that rules this request out: requests in flight hold reservations, released as
+                // they finish. A 402 would tell the SDKs never to retry.
+                Rejected("budget_held", subject);
+                return AdmissionDecision.Refuse(429, AnthropicErrors.RateLimit,
+                    $"Budget busy: the {PeriodName(subject.BudgetPeriod)} budget of {who} (USD {Usd(subject.BudgetNanoUsd)}) is held by requests still in flight " +
+                    $"and cannot also cover this one, which may cost up to USD {Usd(plan.WorstCaseNanoUsd)} ({WorstCase(plan)}). Retry after {seconds} s.",
+                    retryAfter, headers);
             default:
                 Rejected("budget", subject);
                 return AdmissionDecision.Refuse(402, BillingError,
                     $"Budget exhausted: the {PeriodName(subject.BudgetPeriod)} budget of {who} (USD {Usd(subject.BudgetNanoUsd)}) cannot cover this request, " +
-                    $"which may cost up to USD {Usd(plan.WorstCaseNanoUsd)} (max_tokens of output).{ResetNote(subject.BudgetPeriod)}",
+                    $"which may cost up to USD {Usd(plan.WorstCaseNanoUsd)} ({WorstCase(plan)}).{ResetNote(subject.BudgetPeriod)}",
                     null, headers);
         }
     }
@@ -296,6 +304,10 @@ internal sealed partial class LimitAdmission(
         "monthly" => "monthly",
         _ => "total",
     };
+
+    private static string WorstCase(LimitPlan plan) =>
+        $"up to {plan.WorstCaseTokens.Input.ToString(CultureInfo.InvariantCulture)} input tokens, estimated from the body's size, " +
+        $"and {plan.WorstCaseTokens.Output.ToString(CultureInfo.InvariantCulture)} output tokens, its max_tokens";
 
     private static string ResetNote(string period) => period switch
     {

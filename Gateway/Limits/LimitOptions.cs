@@ -161,11 +161,12 @@ public sealed class BudgetReservationOptions
     public int BytesPerInputToken { get; set; } = 1;
 
     /// <summary>
-    /// Input tokens added to every reservation for what the API adds to a request (the tool-use system prompt, images and
-    /// PDF pages, which cost more tokens than their bytes when small).
+    /// Input tokens added to every reservation for what the API adds to a request's own text: the tool-use system
+    /// prompt (a few hundred tokens). Images and PDF pages are covered by their bytes (base64 is far longer than the
+    /// tokens they cost). It used to be 4,096, which made small budgets unspendable: a $0.02 budget allowed 4 requests.
     /// </summary>
     [Range(0, 1_000_000)]
-    public int InputTokenAllowance { get; set; } = 4096;
+    public int InputTokenAllowance { get; set; } = 512;
 
     /// <summary>No request has more input than the largest context window (1M tokens with the long-context beta).</summary>
     [Range(1, 100_000_000)]

@@ -66,6 +66,9 @@ internal sealed class LimitPlan
     /// <summary>The budget reservation in nano-USD: the most this request can cost.</summary>
     public required long WorstCaseNanoUsd { get; init; }
 
+    /// <summary>The input tokens the reservation assumes (from the body's size) and the output it allows (max_tokens).</summary>
+    public required (long Input, long Output) WorstCaseTokens { get; init; }
+
     /// <summary>When the request was admitted (the gateway's clock): its spend is settled into this day's and month's counters.</summary>
     public required DateTimeOffset At { get; init; }
 
@@ -106,6 +109,7 @@ internal sealed class LimitPlanner(IOptions<LimitOptions> options, PriceTable pr
             Price = price,
             TokenEstimate = metered ? (bytes + 3L) / 4 + maxTokens : 0,
             WorstCaseNanoUsd = price?.WorstCaseNanoUsd(worstInput, maxTokens) ?? 0,
+            WorstCaseTokens = (worstInput, maxTokens),
             At = time.GetUtcNow(),
         };
     }

@@ -22,7 +22,8 @@ internal static class LimitScripts
     /// for budgets, [6] subject count n, then per subject: requests/min, tokens/min, concurrency, budget nano-USD (-1:
     /// none), "1" when the minted-spend key counts. Returns {status, subject, retry ms, window reset ms, window, requests
     /// used × n, tokens used × n}; status 0 admitted (and charged), 1 requests/min, 2 tokens/min, 3 concurrency,
-    /// 4 budget, 5 spend counters not rebuilt. Nothing is charged unless every subject admits.
+    /// 4 budget (spent, even with nothing in flight), 5 spend counters not rebuilt, 6 budget held by the reservations of
+    /// requests in flight (it frees as they finish). Nothing is charged unless every subject admits.
     /// </summary>
     public static readonly RedisScript Admit = new("""
         -- A key that holds leases must outlive them: extended to two leases once less than one is left (an expiry
@@ -78,8 +79,10 @@ internal static class LimitScripts
                   spent = tonumber(redis.call('GET', KEYS[3 + (i - 1) * 3]) or '0')
                 end
                 local held = tonumber(redis.call('HGET', reserved, '#total') or '0')
-                if spent + held + worst > budget then
+                if spent + worst > budget then
                   status, subject = 4, i
+                elseif spent + held + worst > budget then
+                  status, subject, retry = 6, i, 1000
                 end
               end
             end

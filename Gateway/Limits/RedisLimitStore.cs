@@ -14,6 +14,7 @@ internal enum LimitStatus
     Concurrency = 3,
     Budget = 4,
     SpendNotRebuilt = 5,
+    BudgetHeld = 6,
 }
 
 /// <summary>

@@ -70,7 +70,7 @@ internal sealed partial class ModelRequestPipeline(
                 return;
             }
 
-            var parseError = ModelRequestParser.TryParse(body!.Span, modelNames, out var request);
+            var parseError = ModelRequestParser.TryParse(body!.Span, route.MaxTokensField, modelNames, out var request);
             if (parseError != ModelRequestError.None)
             {
                 await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, ModelRequestParser.Describe(parseError));

@@ -10,21 +10,31 @@ internal enum ModelRequestError
     None,
     Empty,
     MalformedJson,
+    InvalidText,
     NotAnObject,
     MissingModel,
     InvalidModel,
     DuplicateModel,
+    DuplicateField,
 }
 
 /// <summary>
-/// Picks <c>model</c>, <c>stream</c> and <c>max_tokens</c> (or the legacy <c>max_tokens_to_sample</c>) from the top
-/// level of a JSON body with a <see cref="Utf8JsonReader"/>, validating the whole document on the way (no DOM).
+/// Picks <c>model</c>, <c>stream</c> and the route's output-token field (<c>max_tokens</c> for the Messages API,
+/// <c>max_tokens_to_sample</c> for legacy completions: exactly the field the upstream honours on that route) from the
+/// top level of a JSON body with a <see cref="Utf8JsonReader"/>, validating the whole document on the way (no DOM):
+/// well-formed JSON, valid UTF-8 and no unpaired surrogate escape, so the upstream never gets text it cannot read.
+/// A body that names one of those fields twice is refused: the gateway and the upstream could read different values
+/// (one to check and reserve, the other to act on).
 /// </summary>
 internal static class ModelRequestParser
 {
     private static readonly JsonReaderOptions Options = new() { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 256 };
 
-    public static ModelRequestError TryParse(ReadOnlySpan<byte> json, ModelNameTable names, out ModelRequest request)
+    /// <param name="json">The body.</param>
+    /// <param name="maxTokensField">The route's output-token field (UTF-8), or empty when the route has none.</param>
+    /// <param name="names">Interned model names.</param>
+    /// <param name="request">The fields, when the body is valid.</param>
+    public static ModelRequestError TryParse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> maxTokensField, ModelNameTable names, out ModelRequest request)
     {
         request = default;
         if (json.IsEmpty)
@@ -32,10 +42,18 @@ internal static class ModelRequestParser
             return ModelRequestError.Empty;
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(json) || JsonText.HasUnpairedSurrogateEscape(json))
+        {
+            return ModelRequestError.InvalidText;
+        }
+
         string? model = null;
         var modelError = ModelRequestError.None;
         var stream = false;
+        var streamSeen = false;
         int? maxTokens = null;
+        var maxTokensSeen = false;
+        var duplicate = false;
         try
         {
             var reader = new Utf8JsonReader(json, Options);
@@ -78,12 +96,16 @@ internal static class ModelRequestParser
                 else if (reader.ValueTextEquals("stream"u8))
                 {
                     reader.Read();
+                    duplicate |= streamSeen;
+                    streamSeen = true;
                     stream = reader.TokenType == JsonTokenType.True;
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals("max_tokens"u8) || reader.ValueTextEquals("max_tokens_to_sample"u8))
+                else if (!maxTokensField.IsEmpty && reader.ValueTextEquals(maxTokensField))
                 {
                     reader.Read();
+                    duplicate |= maxTokensSeen;
+                    maxTokensSeen = true;
                     maxTokens = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
                     reader.Skip();
                 }
@@ -114,6 +136,11 @@ internal static class ModelRequestParser
             return modelError;
         }
 
+        if (duplicate)
+        {
+            return ModelRequestError.DuplicateField;
+        }
+
         if (model is null)
         {
             return ModelRequestError.MissingModel;
@@ -127,10 +154,12 @@ internal static class ModelRequestParser
     {
         ModelRequestError.Empty => "The request body is empty; a JSON object is required.",
         ModelRequestError.MalformedJson => "The request body is not valid JSON.",
+        ModelRequestError.InvalidText => "The request body is not valid UTF-8 text (or holds an unpaired surrogate escape such as \\ud800).",
         ModelRequestError.NotAnObject => "The request body must be a JSON object.",
         ModelRequestError.MissingModel => "model: Field required",
         ModelRequestError.InvalidModel => "model: Input should be a non-empty string",
         ModelRequestError.DuplicateModel => "model: the field appears more than once",
+        ModelRequestError.DuplicateField => "The request body names 'stream' or its max-tokens field more than once.",
         _ => "The request is invalid.",
     };
 }

@@ -135,7 +135,7 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
     {
         var probe = _limits.Plan(LimitHarness.Credential());
         var worst = probe.WorstCaseNanoUsd;
-        Assert.Equal(PriceTable.BuiltIn.Find(LimitHarness.Model)!.Price.WorstCaseNanoUsd(400 + 4096, 400), worst);
+        Assert.Equal(PriceTable.BuiltIn.Find(LimitHarness.Model)!.Price.WorstCaseNanoUsd(400 + 512, 400), worst);
         var budget = 3 * worst + worst / 2;
         var credential = LimitHarness.Credential(new CredentialLimits { BudgetUsd = budget / LimitSubject.NanoPerUsd, BudgetPeriod = "daily" });
         var plan = _limits.Plan(credential);
@@ -149,7 +149,8 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
 
         var (_, fourth) = await _limits.AdmitAsync(plan);
         Assert.All(admitted, a => Assert.Equal(LimitStatus.Admitted, a.Result.Status));
-        Assert.Equal(LimitStatus.Budget, fourth.Status);
+        // Nothing spent yet: the budget is held by the three in flight, not exhausted.
+        Assert.Equal(LimitStatus.BudgetHeld, fourth.Status);
         Assert.Equal(3 * worst, (long)await Db.HashGetAsync(reserved, "#total"));
 
         const long cost = 1_234_567;
@@ -167,7 +168,12 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
         Assert.InRange((await Db.KeyTimeToLiveAsync(RedisKeys.BudgetSpent("cred", credential.Id, day)))!.Value, TimeSpan.FromHours(24), TimeSpan.FromHours(48));
 
         // cost + 2 × worst reserved + worst ≤ 3.5 × worst: fits again.
-        Assert.Equal(LimitStatus.Admitted, (await _limits.AdmitAsync(plan)).Result.Status);
+        var (lastId, last) = await _limits.AdmitAsync(plan);
+        Assert.Equal(LimitStatus.Admitted, last.Status);
+        Assert.Equal(LimitStatus.BudgetHeld, (await _limits.AdmitAsync(plan)).Result.Status);
+
+        // Once what is spent leaves no room for the worst case, the budget is exhausted whatever is in flight.
+        await _limits.SettleAsync(plan, lastId, last, 500, budget - cost - worst / 2);
         Assert.Equal(LimitStatus.Budget, (await _limits.AdmitAsync(plan)).Result.Status);
     }
 
@@ -186,7 +192,7 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
             (i % 2 == 0 ? _limits : other).AdmitAsync(plan, LimitHarness.NewRequestId())));
 
         Assert.Equal(n, results.Count(r => r.Status == LimitStatus.Admitted));
-        Assert.All(results.Where(r => r.Status != LimitStatus.Admitted), r => Assert.Equal(LimitStatus.Budget, r.Status));
+        Assert.All(results.Where(r => r.Status != LimitStatus.Admitted), r => Assert.Equal(LimitStatus.BudgetHeld, r.Status));
         Assert.Equal(n * worst, (long)await Db.HashGetAsync(LimitKeys.Reserved(LimitKeys.Base("cred", credential.Id)), "#total"));
     }
 
@@ -230,7 +236,7 @@ public sealed class LimitScriptTests(LimitRedisFixture fixture) : IClassFixture<
         var budgetedPlan = _limits.Plan(budgeted);
         Assert.Equal(LimitStatus.Admitted, (await _limits.AdmitAsync(budgetedPlan)).Result.Status);
         var refused = (await _limits.AdmitAsync(budgetedPlan)).Result;
-        Assert.Equal(LimitStatus.Budget, refused.Status);
+        Assert.Equal(LimitStatus.BudgetHeld, refused.Status);
     }
 
     [Fact]

@@ -185,9 +185,13 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
             Assert.Equal(n, admitted.Count);
             foreach (var refused in responses.Where(r => r.StatusCode != HttpStatusCode.OK))
             {
-                Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+                // Nothing is spent yet: the budget is only held by the requests in flight, so the refusal says "retry
+                // later" (429 with retry-after), not "exhausted" (a 402 the SDKs never retry).
+                Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+                Assert.NotNull(refused.Headers.RetryAfter);
                 using var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
-                Assert.Equal("billing_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+                Assert.Equal("rate_limit_error", error.RootElement.GetProperty("error").GetProperty("type").GetString());
+                Assert.Contains("held by requests still in flight", error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
             }
 
             var held = await app.LimitsAsync(id);
@@ -211,7 +215,7 @@ public sealed class SharedLimitsTests(SharedLimitsFixture app)
             Assert.Equal((budgetNano - costs) / LimitSubject.NanoPerUsd, settled.GetProperty("remaining_usd").GetDecimal());
             Assert.Equal(costs, (long)await app.Redis.GetDatabase().StringGetAsync(RedisKeys.BudgetSpent("cred", id, RedisKeys.BudgetPeriodKey("monthly", DateTimeOffset.UtcNow))));
 
-            // What the UsageWorker recorded in PostgreSQL: every request (the 402s cost nothing), the same spend.
+            // What the UsageWorker recorded in PostgreSQL: every request (the refusals cost nothing), the same spend.
             var deadline = DateTime.UtcNow.AddSeconds(60);
             while (true)
             {

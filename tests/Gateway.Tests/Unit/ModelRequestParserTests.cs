@@ -8,7 +8,7 @@ public class ModelRequestParserTests
     private readonly ModelNameTable _names = new();
 
     private ModelRequestError Parse(string json, out ModelRequest request) =>
-        ModelRequestParser.TryParse(Encoding.UTF8.GetBytes(json), _names, out request);
+        ModelRequestParser.TryParse(Encoding.UTF8.GetBytes(json), "max_tokens"u8, _names, out request);
 
     [Fact]
     public void Picks_model_stream_and_max_tokens_from_the_top_level_only()
@@ -33,10 +33,18 @@ public class ModelRequestParserTests
     }
 
     [Fact]
-    public void Legacy_max_tokens_to_sample_counts_as_max_tokens()
+    public void The_max_tokens_field_is_the_one_the_route_honours()
     {
-        Assert.Equal(ModelRequestError.None, Parse("""{"model":"claude-2.1","prompt":"\n\nHuman: hi\n\nAssistant:","max_tokens_to_sample":300}""", out var request));
-        Assert.Equal(300, request.MaxTokens);
+        var complete = """{"model":"claude-2.1","prompt":"\n\nHuman: hi\n\nAssistant:","max_tokens_to_sample":300}""";
+        Assert.Equal(ModelRequestError.None, ModelRequestParser.TryParse(Encoding.UTF8.GetBytes(complete), "max_tokens_to_sample"u8, _names, out var legacy));
+        Assert.Equal(300, legacy.MaxTokens);
+
+        // The budget bypass a fault test found: the Messages API reads max_tokens, so a smaller max_tokens_to_sample
+        // beside it must not be what the gateway reserves from.
+        Assert.Equal(ModelRequestError.None, Parse("""{"model":"m","max_tokens":4000,"max_tokens_to_sample":1}""", out var messages));
+        Assert.Equal(4000, messages.MaxTokens);
+        Assert.Equal(ModelRequestError.None, ModelRequestParser.TryParse("""{"model":"m","max_tokens":5}"""u8, ""u8, _names, out var countTokens));
+        Assert.Null(countTokens.MaxTokens);
     }
 
     [Fact]
@@ -68,6 +76,11 @@ public class ModelRequestParserTests
     [InlineData("{\"model\":\"\"}", nameof(ModelRequestError.InvalidModel))]
     [InlineData("{\"model\":null}", nameof(ModelRequestError.InvalidModel))]
     [InlineData("{\"model\":\"allowed\",\"model\":\"other\"}", nameof(ModelRequestError.DuplicateModel))]
+    [InlineData("{\"model\":\"m\",\"max_tokens\":4000,\"max_tokens\":1}", nameof(ModelRequestError.DuplicateField))]
+    [InlineData("{\"model\":\"m\",\"stream\":false,\"stream\":true}", nameof(ModelRequestError.DuplicateField))]
+    [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}", nameof(ModelRequestError.InvalidText))]
+    [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\udc00x\"}]}", nameof(ModelRequestError.InvalidText))]
+    [InlineData("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud83d\\ude00 \\\\ud800\"}]}", nameof(ModelRequestError.None))]
     public void Bad_bodies_are_classified(string json, string expectedName)
     {
         var expected = Enum.Parse<ModelRequestError>(expectedName);
@@ -76,11 +89,14 @@ public class ModelRequestParserTests
     }
 
     [Fact]
-    public void Invalid_utf8_in_the_model_is_malformed()
+    public void Invalid_utf8_anywhere_is_refused()
     {
         var bytes = Encoding.UTF8.GetBytes("{\"model\":\"ab\"}");
         bytes[10] = 0xFF;
-        Assert.Equal(ModelRequestError.MalformedJson, ModelRequestParser.TryParse(bytes, _names, out _));
+        Assert.Equal(ModelRequestError.InvalidText, ModelRequestParser.TryParse(bytes, "max_tokens"u8, _names, out _));
+        var inText = Encoding.UTF8.GetBytes("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"ab\"}]}");
+        inText[^5] = 0xC3; // a lead byte with no continuation, inside message text the reader would skip
+        Assert.Equal(ModelRequestError.InvalidText, ModelRequestParser.TryParse(inText, "max_tokens"u8, _names, out _));
     }
 
     [Fact]
