@@ -68,4 +68,10 @@ public static class RedisKeys
         "monthly" => "m:" + at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
         _ => "total",
     };
+
+    /// <summary>
+    /// String with a 60-day expiry: the credential family (the root of a lineage, or the credential itself) that created
+    /// a message batch or a file in the shared upstream account (<paramref name="kind"/> <c>batch</c> or <c>file</c>).
+    /// </summary>
+    public static string Owned(string kind, string id) => $"lgw:owned:{kind}:{id}";
 }

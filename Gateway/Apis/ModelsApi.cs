@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
@@ -40,7 +41,14 @@ internal static class ModelsApi
         }
 
         var credential = auth.Credential!;
-        var (status, errorType) = await WriteListAsync(context, credential, requestId, services);
+        var admitted = await services.Admission.AdmitAsync(context, credential, "/v1/models", requestId);
+        var (status, errorType) = (admitted.Status, admitted.ErrorType);
+        if (admitted.Ok)
+        {
+            (status, errorType) = await WriteListAsync(context, credential, requestId, services);
+            await services.Admission.SettleAsync(admitted, status, errorType);
+        }
+
         await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
             requestId, time, time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
     }
@@ -192,5 +200,6 @@ internal sealed record ModelsApiServices(
     UpstreamModelList ModelList,
     UpstreamCatalog Upstreams,
     PassthroughPipeline Passthrough,
+    UnmeteredAdmission Admission,
     UsageEmitter Usage,
     TimeProvider Time);

@@ -14,6 +14,13 @@ public sealed class GatewayOptions
 
     [ValidateObjectMembers]
     public CorsSettings Cors { get; set; } = new();
+
+    /// <summary>
+    /// Message batches and files live in the upstream account, which every caller of this gateway shares. Off by
+    /// default (403): any key could list and read every other tenant's batches and files. On: each batch and file is
+    /// served only to the credential family (a key and the tokens minted from it) that created it.
+    /// </summary>
+    public bool SharedResourcesEnabled { get; set; }
 }
 
 /// <summary>CORS for browser clients; off unless origins are listed.</summary>

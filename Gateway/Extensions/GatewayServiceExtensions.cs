@@ -1,4 +1,5 @@
 using LlmGateway.Contracts;
+using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Apis;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
@@ -104,6 +105,8 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<ModelRequestPipeline>();
         services.AddSingleton<PassthroughPipeline>();
+        services.AddSingleton<UnmeteredAdmission>();
+        services.AddSingleton<SharedResources>();
 
         services.AddHealthChecks()
             .AddCheck<GatewayRedisHealthCheck>("redis_check", tags: ["ready"])

@@ -51,6 +51,13 @@ internal sealed partial class ModelRequestPipeline(
         JsonUsageReader? jsonReader = null;
         try
         {
+            // Only a body the gateway can read is forwarded: it must check the model and reserve from max_tokens.
+            if (!JsonMediaType.Is(context.Request.ContentType))
+            {
+                await RejectAsync(context, exchange, StatusCodes.Status415UnsupportedMediaType, AnthropicErrors.InvalidRequest, JsonMediaType.Required);
+                return;
+            }
+
             BodyReadStatus read;
             try
             {
@@ -104,14 +111,8 @@ internal sealed partial class ModelRequestPipeline(
                     aborted);
                 if (!decision.Admitted)
                 {
-                    decision.Headers?.Apply(context.Response.Headers);
-                    if (decision.RetryAfter is { } retryAfter)
-                    {
-                        context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                    }
-
-                    await RejectAsync(context, exchange, decision.Status, decision.ErrorType ?? AnthropicErrors.RateLimit,
-                        decision.Message ?? "Rate limit exceeded.");
+                    exchange.Finish(decision.Status, decision.ErrorType ?? AnthropicErrors.RateLimit);
+                    await UnmeteredAdmission.WriteRefusalAsync(context, decision, requestId);
                     return;
                 }
 

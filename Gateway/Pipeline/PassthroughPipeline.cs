@@ -1,9 +1,11 @@
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Usage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,8 @@ internal sealed partial class PassthroughPipeline(
     CallerAuthenticator authenticator,
     UpstreamForwarder forwarder,
     UsageEmitter usage,
+    UnmeteredAdmission admission,
+    SharedResources sharedResources,
     ModelNameTable modelNames,
     IOptions<GatewayOptions> options,
     TimeProvider time,
@@ -49,12 +53,34 @@ internal sealed partial class PassthroughPipeline(
         string? errorType = null;
         string? upstream = null;
         PooledBody? body = null;
+        JsonUsageReader? created = null;
         try
         {
+            var (sharedKind, sharedId) = SharedResources.Classify(context.Request.Path);
+            if (sharedKind is not null && await sharedResources.CheckAsync(context.Request, sharedKind, sharedId, credential) is { } refusal)
+            {
+                (status, errorType) = (refusal.Status, refusal.Status == 404 ? AnthropicErrors.NotFound : AnthropicErrors.Permission);
+                await AnthropicErrors.WriteAsync(context, status, errorType, refusal.Message, requestId);
+                return;
+            }
+
+            if (SharedResources.Creates(context.Request, sharedKind, sharedId))
+            {
+                created = new JsonUsageReader(modelNames);
+            }
+
             if (context.Request.ContentLength > _maxBodyBytes)
             {
                 (status, errorType) = (413, AnthropicErrors.RequestTooLarge);
                 await AnthropicErrors.WriteAsync(context, status, errorType, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+                return;
+            }
+
+            if (UpstreamForwarder.HasBody(context.Request) && !JsonMediaType.Is(context.Request.ContentType) && !MayStreamOpaqueBody(context.Request))
+            {
+                // The gateway must be able to read what it forwards (the model it names, the allowlist).
+                (status, errorType) = (StatusCodes.Status415UnsupportedMediaType, AnthropicErrors.InvalidRequest);
+                await AnthropicErrors.WriteAsync(context, status, errorType, JsonMediaType.Required, requestId);
                 return;
             }
 
@@ -76,16 +102,35 @@ internal sealed partial class PassthroughPipeline(
                 limit.MaxRequestBodySize = _maxBodyBytes;
             }
 
-            var pathAndQuery = route + context.Request.QueryString.Value;
-            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body), context.RequestAborted);
-            status = result.StatusCode;
-            upstream = result.Upstream?.Name;
-            errorType = result.Failure != ForwardingFailure.None ? ForwardingFailures.Tag(result.Failure)
-                : status >= 400 ? AnthropicErrors.TypeForStatus(status) : null;
+            var admitted = await admission.AdmitAsync(context, credential, route, requestId);
+            if (!admitted.Ok)
+            {
+                (status, errorType) = (admitted.Status, admitted.ErrorType);
+                return;
+            }
+
+            try
+            {
+                var pathAndQuery = route + context.Request.QueryString.Value;
+                var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, JsonReader: created), context.RequestAborted);
+                status = result.StatusCode;
+                if (created is not null && status is >= 200 and < 300 && created.Complete() && created.ResponseId is { } id)
+                {
+                    await sharedResources.RecordAsync(sharedKind!, id, credential);
+                }
+                upstream = result.Upstream?.Name;
+                errorType = result.Failure != ForwardingFailure.None ? ForwardingFailures.Tag(result.Failure)
+                    : status >= 400 ? AnthropicErrors.TypeForStatus(status) : null;
+            }
+            finally
+            {
+                await admission.SettleAsync(admitted, status, errorType);
+            }
         }
         finally
         {
             body?.Dispose();
+            created?.Dispose();
             var latency = time.GetElapsedTime(started);
             await usage.EmitAsync(UsageRecords.WithoutTokens(requestId, time, latency, credential, route, upstream, status, errorType));
         }
@@ -97,9 +142,12 @@ internal sealed partial class PassthroughPipeline(
         && path.TrimEnd('/').Equals("/v1/messages/batches", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsJsonPost(HttpRequest request) =>
-        HttpMethods.IsPost(request.Method)
-        && request.ContentType is { } type
-        && type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+        HttpMethods.IsPost(request.Method) && JsonMediaType.Is(request.ContentType);
+
+    /// <summary>File uploads (multipart) are the only bodies forwarded without being read.</summary>
+    private static bool MayStreamOpaqueBody(HttpRequest request) =>
+        request.Path.StartsWithSegments("/v1/files", StringComparison.OrdinalIgnoreCase)
+        && request.ContentType?.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase) == true;
 
     /// <summary>
     /// Budgets are settled from the usage the Messages API reports; pass-through routes are not metered, so a

@@ -28,6 +28,9 @@ internal sealed class JsonUsageReader : IDisposable
 
     public string? ErrorType { get; private set; }
 
+    /// <summary>The top-level <c>id</c> (a message, batch or file id).</summary>
+    public string? ResponseId { get; private set; }
+
     /// <summary>The body was larger than the capture limit, so usage could not be read.</summary>
     public bool Overflowed { get; private set; }
 
@@ -100,6 +103,15 @@ internal sealed class JsonUsageReader : IDisposable
                 {
                     reader.Read();
                     StopReason = StopReasons.Read(ref reader);
+                }
+                else if (reader.ValueTextEquals("id"u8))
+                {
+                    reader.Read();
+                    ResponseId = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        reader.Skip();
+                    }
                 }
                 else if (reader.ValueTextEquals("error"u8))
                 {

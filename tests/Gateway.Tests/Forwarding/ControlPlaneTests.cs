@@ -31,6 +31,7 @@ public sealed class ControlPlaneFixture : GatewayFixture
     {
         ["Gateway:ControlPlane:TokenService"] = TokenService.BaseAddress.ToString(),
         ["Gateway:ControlPlane:UsageWorker"] = UsageWorker.BaseAddress.ToString(),
+        ["Gateway:SharedResourcesEnabled"] = "true",
     };
 
     public override async Task DisposeAsync()
@@ -104,7 +105,7 @@ public sealed class ControlPlaneTests(ControlPlaneFixture fixture) : IClassFixtu
             return context.Response.WriteAsync("""{"data":[],"has_more":false}""");
         };
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/files?limit=5");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/skills?limit=5");
         request.Headers.TryAddWithoutValidation("x-api-key", secret);
         request.Headers.TryAddWithoutValidation("anthropic-beta", "files-api-2025-04-14");
         using var response = await fixture.Client.SendAsync(request);
@@ -112,14 +113,14 @@ public sealed class ControlPlaneTests(ControlPlaneFixture fixture) : IClassFixtu
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("""{"data":[],"has_more":false}""", await response.Content.ReadAsStringAsync());
         var seen = fixture.Upstream.Requests.Last();
-        Assert.Equal("/v1/files?limit=5", seen.PathAndQuery);
+        Assert.Equal("/v1/skills?limit=5", seen.PathAndQuery);
         Assert.Equal(TestSecrets.UpstreamKey, seen.Header("x-api-key"));
         Assert.Equal("files-api-2025-04-14", seen.Header("anthropic-beta"));
         var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
         Assert.Equal(projection.Id, usage["credential_id"]);
-        Assert.Equal("/v1/files", usage["route"]);
+        Assert.Equal("/v1/skills", usage["route"]);
 
-        using var anonymous = await fixture.Client.GetAsync("/v1/files");
+        using var anonymous = await fixture.Client.GetAsync("/v1/skills");
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
     }
 

@@ -118,6 +118,7 @@ public sealed class RejectionTests(SmallBodyGatewayFixture fixture) : IClassFixt
         {
             Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes("{\"model\":\"m\",\"pad\":\"" + new string('b', 5000) + "\"}"))),
         };
+        chunked.Content.Headers.ContentType = new("application/json");
         chunked.Headers.TransferEncodingChunked = true;
         chunked.Headers.TryAddWithoutValidation("x-api-key", secret);
         using var response = await fixture.Client.SendAsync(chunked);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Headers;
 using System.Net;
 using System.Text.Json;
 using LlmGateway.Contracts;
@@ -210,5 +211,49 @@ public sealed class AdmissionTests(LimitGatewayFixture fixture) : IClassFixture<
         AnswerJson();
         using var next = await fixture.Client.SendAsync(GatewayFixture.Messages(secret, Body));
         Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+    }
+}
+
+public sealed class UnmeteredAdmissionTests(LimitGatewayFixture fixture) : IClassFixture<LimitGatewayFixture>
+{
+    [Theory]
+    [InlineData("/v1/models")]
+    [InlineData("/v1/models/claude-haiku-4-5")]
+    [InlineData("/v1/some/future/route")]
+    public async Task Routes_that_consume_no_tokens_still_count_against_requests_per_minute(string path)
+    {
+        fixture.Upstream.Handler = context =>
+        {
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(path == "/v1/models"
+                ? """{"data":[{"type":"model","id":"claude-haiku-4-5","display_name":"Haiku","created_at":"2025-10-01T00:00:00Z"}],"has_more":false,"first_id":"claude-haiku-4-5","last_id":"claude-haiku-4-5"}"""
+                : """{"type":"model","id":"claude-haiku-4-5"}""");
+        };
+        var secret = await fixture.StoreAsync(LimitHarness.Credential(new CredentialLimits { RequestsPerMinute = 2 }));
+        var before = fixture.Upstream.Requests.Count;
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? last = null;
+        for (var i = 0; i < 6; i++)
+        {
+            last?.Dispose();
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("x-api-key", secret);
+            last = await fixture.Client.SendAsync(request);
+            statuses.Add(last.StatusCode);
+        }
+
+        // 6 requests span at most two minute windows: at most 4 pass, and the first refusal is a proper 429.
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.OK), 2, 4);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+        var refused = statuses.IndexOf(HttpStatusCode.TooManyRequests);
+        Assert.True(refused >= 2);
+        Assert.NotNull(last!.Headers.RetryAfter ?? (statuses[^1] == HttpStatusCode.OK ? new RetryConditionHeaderValue(TimeSpan.Zero) : null));
+        last.Dispose();
+        if (path != "/v1/models")
+        {
+            // What was refused never reached the upstream (the list is served from the gateway's cache).
+            Assert.Equal(statuses.Count(s => s == HttpStatusCode.OK), fixture.Upstream.Requests.Count - before);
+        }
     }
 }
