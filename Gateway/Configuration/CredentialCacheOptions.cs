@@ -17,6 +17,13 @@ public sealed class CredentialCacheOptions
     public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// While the revocation channel (Redis pub/sub) is down, how long a cached credential is trusted before it is
+    /// re-validated with TokenService: the longest a revocation made during a Redis outage can go unnoticed.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan UnconfirmedTtl { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// How long "no such credential" is remembered. Short, so that a credential created a moment ago is not masked,
     /// yet a flood of one bad key cannot hammer Redis.
     /// </summary>

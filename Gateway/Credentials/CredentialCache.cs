@@ -18,6 +18,7 @@ internal sealed class CredentialCache
     private readonly long _ttl;
     private readonly long _negativeTtl;
     private readonly long _staleTtl;
+    private readonly long _unconfirmedTtl;
     private readonly Lock _sweepLock = new();
     private long _epoch;
     private int _count;
@@ -30,6 +31,7 @@ internal sealed class CredentialCache
         _ttl = ToTimestampTicks(o.Ttl);
         _negativeTtl = ToTimestampTicks(o.NegativeTtl);
         _staleTtl = ToTimestampTicks(o.StaleTtl);
+        _unconfirmedTtl = ToTimestampTicks(o.UnconfirmedTtl);
     }
 
     /// <summary>Incremented by every eviction; a lookup stores its result only if the epoch did not move meanwhile.</summary>
@@ -51,7 +53,7 @@ internal sealed class CredentialCache
             ttl = Math.Clamp(remaining, 0, ttl);
         }
 
-        Store(hash, new Entry(projection, now + ttl, now + Math.Max(ttl, _staleTtl)), epoch);
+        Store(hash, new Entry(projection, now + ttl, now + Math.Max(ttl, _staleTtl), now + _unconfirmedTtl), epoch);
     }
 
     public void StoreNotFound(in CredentialHash hash, long epoch)
@@ -62,7 +64,7 @@ internal sealed class CredentialCache
         }
 
         var now = _time.GetTimestamp();
-        Store(hash, new Entry(null, now + _negativeTtl, now + _negativeTtl), epoch);
+        Store(hash, new Entry(null, now + _negativeTtl, now + _negativeTtl, now + _negativeTtl), epoch);
     }
 
     public void Evict(in CredentialHash hash)
@@ -156,10 +158,15 @@ internal sealed class CredentialCache
     private long ToTimestampTicks(TimeSpan span) =>
         span <= TimeSpan.Zero ? 0 : (long)(span.TotalSeconds * _time.TimestampFrequency);
 
-    /// <summary>A cached answer: a projection, or "no such credential" when <see cref="Projection"/> is null.</summary>
-    internal sealed record Entry(CredentialProjection? Projection, long FreshUntil, long StaleUntil)
+    /// <summary>
+    /// A cached answer: a projection, or "no such credential" when <see cref="Projection"/> is null.
+    /// <see cref="ConfirmedUntil"/> bounds how long it is trusted while revocations cannot be received.
+    /// </summary>
+    internal sealed record Entry(CredentialProjection? Projection, long FreshUntil, long StaleUntil, long ConfirmedUntil)
     {
         public bool IsFresh(long now) => now < FreshUntil;
+
+        public bool IsFresh(long now, bool revocationsArrive) => now < (revocationsArrive ? FreshUntil : Math.Min(FreshUntil, ConfirmedUntil));
 
         public bool IsUsableWhenUnavailable(long now) => Projection is not null && now < StaleUntil;
     }

@@ -6,9 +6,12 @@ namespace LlmGateway.Gateway.Credentials;
 /// Resolves a credential hash: in-process cache → Redis projection → TokenService introspection. Never PostgreSQL.
 /// Concurrent misses for one credential share a single lookup. When no source answers, a credential seen recently
 /// keeps working (stale entry) so that a Redis and TokenService outage does not lock known callers out.
+/// While revocation broadcasts cannot arrive (<see cref="CredentialChannel"/> down), cached credentials are re-validated
+/// with TokenService first, every <c>UnconfirmedTtl</c>.
 /// </summary>
 internal sealed partial class CredentialResolver(
     CredentialCache cache,
+    CredentialChannel channel,
     RedisCredentialStore redis,
     TokenServiceIntrospection tokenService,
     ILogger<CredentialResolver> logger)
@@ -17,7 +20,7 @@ internal sealed partial class CredentialResolver(
 
     public ValueTask<CredentialLookup> ResolveAsync(CredentialHash hash, CancellationToken cancellationToken)
     {
-        if (cache.TryGet(hash, out var entry) && entry.IsFresh(cache.Now))
+        if (cache.TryGet(hash, out var entry) && entry.IsFresh(cache.Now, channel.IsLive))
         {
             return ValueTask.FromResult(entry.Projection is { } projection
                 ? CredentialLookup.Found(projection)
@@ -76,6 +79,17 @@ internal sealed partial class CredentialResolver(
     {
         var epoch = cache.Epoch;
         var hex = hash.ToHex();
+        if (!channel.IsLive)
+        {
+            // Redis (or at least its pub/sub) is down, so a revocation may have been missed: the authority decides.
+            var confirmed = await tokenService.FindAsync(hex);
+            if (confirmed.Status != CredentialLookupStatus.Unavailable)
+            {
+                Store(hash, confirmed, epoch);
+                return confirmed;
+            }
+        }
+
         var result = await redis.FindAsync(hex);
         if (result.Status != CredentialLookupStatus.Found)
         {
@@ -90,6 +104,12 @@ internal sealed partial class CredentialResolver(
             }
         }
 
+        Store(hash, result, epoch);
+        return result;
+    }
+
+    private void Store(CredentialHash hash, CredentialLookup result, long epoch)
+    {
         switch (result.Status)
         {
             case CredentialLookupStatus.Found:
@@ -99,8 +119,6 @@ internal sealed partial class CredentialResolver(
                 cache.StoreNotFound(hash, epoch);
                 break;
         }
-
-        return result;
     }
 
     [LoggerMessage(1121, LogLevel.Warning, "Redis and TokenService unavailable; credential {CredentialId} served from the stale cache")]

@@ -12,6 +12,7 @@ namespace LlmGateway.Gateway.Credentials;
 internal sealed partial class RevocationListener(
     IConnectionMultiplexer redis,
     CredentialCache cache,
+    CredentialChannel channel,
     ILogger<RevocationListener> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
@@ -45,6 +46,7 @@ internal sealed partial class RevocationListener(
         }
         finally
         {
+            channel.MarkDown();
             redis.ConnectionFailed -= OnConnectionFailed;
             redis.ConnectionRestored -= OnConnectionRestored;
         }
@@ -63,6 +65,7 @@ internal sealed partial class RevocationListener(
             _subscribed = true;
             // Whatever was cached before the subscription existed may have missed a revocation.
             cache.Clear();
+            channel.MarkLive();
             LogSubscribed(logger, RedisKeys.CredentialEvents);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -103,6 +106,7 @@ internal sealed partial class RevocationListener(
     {
         if (e.ConnectionType == ConnectionType.Subscription)
         {
+            channel.MarkDown();
             LogSubscriptionLost(logger, e.FailureType.ToString());
         }
     }
@@ -113,6 +117,7 @@ internal sealed partial class RevocationListener(
         {
             // The library re-sends the subscription itself; what we must do is forget what may have been missed.
             cache.Clear();
+            channel.MarkLive();
             LogCacheCleared(logger, "subscription connection restored");
             _wake.Release();
         }
@@ -130,7 +135,7 @@ internal sealed partial class RevocationListener(
     [LoggerMessage(1132, LogLevel.Warning, "Subscribing to credential changes failed: {Reason}; retrying")]
     private static partial void LogSubscribeFailed(ILogger logger, string reason);
 
-    [LoggerMessage(1133, LogLevel.Warning, "Credential change subscription lost ({FailureType}); cache will be dropped on reconnect")]
+    [LoggerMessage(1133, LogLevel.Warning, "Credential change subscription lost ({FailureType}); cached credentials are re-validated with TokenService until it is back, and dropped on reconnect")]
     private static partial void LogSubscriptionLost(ILogger logger, string failureType);
 
     [LoggerMessage(1134, LogLevel.Information, "Credential cache cleared: {Reason}")]

@@ -69,6 +69,7 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<CredentialCache>();
         services.AddSingleton<RedisCredentialStore>();
         services.AddSingleton<TokenServiceIntrospection>();
+        services.AddSingleton<CredentialChannel>();
         services.AddSingleton<CredentialResolver>();
         services.AddSingleton<RevocationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<RevocationListener>());

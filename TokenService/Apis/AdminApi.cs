@@ -318,7 +318,7 @@ public static class AdminApi
 
         return outcome.Credential is null
             ? NotFound(id)
-            : TypedResults.Ok(new RevocationView(CredentialView.From(outcome.Credential, services.Time.GetUtcNow()), outcome.RevokedDescendants));
+            : TypedResults.Ok(new RevocationView(CredentialView.From(outcome.Credential, services.Time.GetUtcNow()), outcome.RevokedDescendants, RevocationPropagation.Of(outcome)));
     }
 
     public static async Task<Results<Ok<ListPage<DeviceView>>, ApiError>> ListDevices(

@@ -37,22 +37,29 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
     /// <summary>Projects a changed credential and tells every Gateway to drop its cached copy.</summary>
     public Task ProjectChangeAsync(Credential credential) => WriteAsync(credential, publishUpdate: true);
 
-    /// <summary>Removes revoked credentials and broadcasts <c>revoked:{hash}</c> for each, in one round trip.</summary>
-    public async Task RemoveAsync(IReadOnlyCollection<Credential> credentials)
+    /// <summary>
+    /// Removes revoked credentials and broadcasts <c>revoked:{hash}</c> for each, in one round trip. Returns how many
+    /// Gateway subscribers received the broadcast, or null when Redis could not be reached: then no Gateway was told,
+    /// and each stops trusting its cached copy only by re-validating with TokenService while its channel is down.
+    /// </summary>
+    public async Task<long?> RemoveAsync(IReadOnlyCollection<Credential> credentials)
     {
         if (credentials.Count == 0)
         {
-            return;
+            return 0;
         }
 
         try
         {
             var batch = redis.GetDatabase().CreateBatch();
             var pending = new List<Task>(credentials.Count * 2);
+            var published = new List<Task<long>>(credentials.Count);
             foreach (var credential in credentials)
             {
                 pending.Add(batch.KeyDeleteAsync(RedisKeys.Credential(credential.Hash)));
-                pending.Add(batch.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "revoked:" + credential.Hash));
+                var publish = batch.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), "revoked:" + credential.Hash);
+                pending.Add(publish);
+                published.Add(publish);
             }
 
             batch.Execute();
@@ -61,16 +68,19 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
             {
                 LogRemoved(credential.Id, credential.Hint);
             }
+
+            return published.Min(p => p.Result);
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
             Interlocked.Increment(ref failures);
             metrics.ProjectionFailed();
             LogRemoveFailed(e, credentials.Count, e.Message);
+            return null;
         }
     }
 
-    public Task RemoveAsync(Credential credential) => RemoveAsync([credential]);
+    public Task<long?> RemoveAsync(Credential credential) => RemoveAsync([credential]);
 
     /// <summary>Writes a batch for a full re-projection; unlike the single writes, failures are thrown to the caller.</summary>
     public async Task WriteBatchAsync(IReadOnlyCollection<Credential> credentials)

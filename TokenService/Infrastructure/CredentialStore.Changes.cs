@@ -246,12 +246,12 @@ public sealed partial class CredentialStore
         var current = await FindAsync(connection, transaction, "c.id = @key", id, "FOR UPDATE OF c", CancellationToken.None);
         if (current is null)
         {
-            return new RevokeOutcome(null, 0, false);
+            return new RevokeOutcome(null, 0, false, 0);
         }
 
         if (current.RevokedAt is not null)
         {
-            return new RevokeOutcome(current, 0, false);
+            return new RevokeOutcome(current, 0, false, 0);
         }
 
         var descendants = await LockActiveDescendantsAsync(connection, transaction, id, now);
@@ -259,9 +259,9 @@ public sealed partial class CredentialStore
         await MarkRevokedAsync(connection, transaction, [current], audit.ActorId, reason, now);
         await MarkRevokedAsync(connection, transaction, descendants, audit.ActorId, $"minted from revoked {id}", now);
         await AppendAuditAsync(connection, transaction, audit with { Details = Merge(audit.Details, new { revoked_descendants = descendants.Count }) });
-        await projector.RemoveAsync([revoked, .. descendants]);
+        var notified = await projector.RemoveAsync([revoked, .. descendants]);
         await transaction.CommitAsync();
-        return new RevokeOutcome(revoked, descendants.Count, true);
+        return new RevokeOutcome(revoked, descendants.Count, true, notified);
     }
 
     /// <summary>
@@ -451,4 +451,7 @@ public enum UpdateResult { Updated, NotFound, Conflict, Inactive, NotWithinParen
 public readonly record struct UpdateOutcome(UpdateResult Result, Credential? Credential, int RevokedDescendants);
 
 /// <summary>Null <see cref="Credential"/>: no such credential. <see cref="RevokedNow"/> is false when it was already revoked.</summary>
-public readonly record struct RevokeOutcome(Credential? Credential, int RevokedDescendants, bool RevokedNow);
+/// <param name="GatewaysNotified">
+/// Gateway instances that received the revocation broadcast; null when Redis was unreachable and none was told.
+/// </param>
+public readonly record struct RevokeOutcome(Credential? Credential, int RevokedDescendants, bool RevokedNow, long? GatewaysNotified);

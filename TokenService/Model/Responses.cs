@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.TokenService.Infrastructure;
 
 namespace LlmGateway.TokenService.Model;
 
@@ -73,7 +74,27 @@ public sealed record CredentialView
 }
 
 /// <summary>The answer to a revoke: the credential, and how many credentials minted from it were revoked with it.</summary>
-public sealed record RevocationView(CredentialView Credential, int RevokedDescendants);
+public sealed record RevocationView(CredentialView Credential, int RevokedDescendants, RevocationPropagation Propagation);
+
+/// <summary>
+/// Whether every Gateway has been told. <c>confirmed</c> false means the broadcast could not be sent (Redis
+/// unreachable): each Gateway then re-validates what it has cached with TokenService every few seconds while its own
+/// revocation channel is down, so the credential stops working within <c>effective_within_seconds</c>.
+/// </summary>
+public sealed record RevocationPropagation(bool Confirmed, long? GatewaysNotified, int? EffectiveWithinSeconds, string Detail)
+{
+    /// <summary>The Gateway's default <c>Gateway:Credentials:UnconfirmedTtl</c> plus one introspection round trip.</summary>
+    public const int UnconfirmedWindowSeconds = 5;
+
+    public static RevocationPropagation Of(RevokeOutcome outcome) => outcome switch
+    {
+        { RevokedNow: false } => new(true, 0, 0, "The credential was already revoked."),
+        { GatewaysNotified: { } notified } => new(true, notified, 0, $"Revocation broadcast to {notified} gateway instance(s); in force now."),
+        _ => new(false, null, UnconfirmedWindowSeconds,
+            "Revoked in the database, but Redis is unreachable so no gateway was told directly. Gateways re-validate cached "
+            + $"credentials with TokenService while their revocation channel is down: it stops working within {UnconfirmedWindowSeconds} s."),
+    };
+}
 
 /// <summary>The answer to an update; minted credentials no longer within the new scope are revoked with it.</summary>
 public sealed record UpdateView(CredentialView Credential, int RevokedDescendants);

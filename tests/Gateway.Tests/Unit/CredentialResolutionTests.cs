@@ -31,8 +31,15 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
         await _redis.DisposeAsync();
     }
 
-    private (CredentialResolver Resolver, CredentialCache Cache) Create(StubHttpClientFactory tokenService, TimeProvider? time = null)
+    private (CredentialResolver Resolver, CredentialCache Cache) Create(StubHttpClientFactory tokenService, TimeProvider? time = null, CredentialChannel? channel = null)
     {
+        if (channel is null)
+        {
+            // Revocations arrive (as when the gateway's listener is subscribed) unless a test says otherwise.
+            channel = new CredentialChannel();
+            channel.MarkLive();
+        }
+
         var options = Options.Create(new CredentialCacheOptions
         {
             IntrospectionTimeout = TimeSpan.FromSeconds(2),
@@ -41,6 +48,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
         var cache = new CredentialCache(options, time ?? TimeProvider.System);
         var resolver = new CredentialResolver(
             cache,
+            channel,
             new RedisCredentialStore(_multiplexer, options, NullLogger<RedisCredentialStore>.Instance),
             new TokenServiceIntrospection(tokenService, options, NullLogger<TokenServiceIntrospection>.Instance),
             NullLogger<CredentialResolver>.Instance);
@@ -162,8 +170,9 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
     [Fact]
     public async Task A_revocation_message_evicts_the_credential_at_once()
     {
-        var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))));
-        var listener = new RevocationListener(_multiplexer, cache, NullLogger<RevocationListener>.Instance);
+        var channel = new CredentialChannel();
+        var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))), channel: channel);
+        var listener = new RevocationListener(_multiplexer, cache, channel, NullLogger<RevocationListener>.Instance);
         await listener.StartAsync(default);
         try
         {
@@ -196,8 +205,9 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
     [Fact]
     public async Task After_the_subscription_connection_is_lost_the_cache_is_dropped_and_revocations_work_again()
     {
-        var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))));
-        var listener = new RevocationListener(_multiplexer, cache, NullLogger<RevocationListener>.Instance);
+        var channel = new CredentialChannel();
+        var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))), channel: channel);
+        var listener = new RevocationListener(_multiplexer, cache, channel, NullLogger<RevocationListener>.Instance);
         await listener.StartAsync(default);
         try
         {
@@ -206,9 +216,12 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
             var hash = CredentialHash.Compute(secret);
             await resolver.ResolveAsync(hash, default);
 
+            Assert.True(channel.IsLive);
             await _redis.StopAsync();
+            await WaitUntilAsync(() => !channel.IsLive);
             await _redis.StartAsync();
             await WaitUntilAsync(() => !cache.TryGet(hash, out _));
+            await WaitUntilAsync(() => channel.IsLive);
             await WaitUntilAsync(async () =>
             {
                 try
@@ -236,6 +249,40 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
         {
             await listener.StopAsync(default);
         }
+    }
+
+    [Fact]
+    public async Task While_revocations_cannot_arrive_a_cached_credential_is_revalidated_with_TokenService_every_few_seconds()
+    {
+        var time = new ManualTimeProvider();
+        var revoked = false;
+        var projection = new CredentialProjection { Id = "c_outage", Kind = CredentialKind.ApiKey, Hint = "h", Owner = new CredentialOwner { Type = "user", Id = "u" } };
+        var tokenService = new StubHttpClientFactory(_ => Task.FromResult(revoked
+            ? new HttpResponseMessage(HttpStatusCode.NotFound)
+            : new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(projection) }));
+        var channel = new CredentialChannel(); // the listener is not subscribed: Redis pub/sub is down
+        var (resolver, _) = Create(tokenService, time, channel);
+        var hash = CredentialHash.Compute(CredentialFormat.Generate(CredentialKind.ApiKey));
+
+        Assert.Equal(CredentialLookupStatus.Found, (await resolver.ResolveAsync(hash, default)).Status);
+        Assert.Equal(1, tokenService.Calls);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(CredentialLookupStatus.Found, (await resolver.ResolveAsync(hash, default)).Status);
+        Assert.Equal(1, tokenService.Calls); // still within UnconfirmedTtl (2 s): served from the cache
+
+        revoked = true; // revoked in PostgreSQL; the broadcast could not be sent
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(CredentialLookupStatus.NotFound, (await resolver.ResolveAsync(hash, default)).Status);
+        Assert.Equal(2, tokenService.Calls);
+
+        // With the channel live the same entry would have been trusted for the whole TTL (60 s).
+        channel.MarkLive();
+        revoked = false;
+        var other = CredentialHash.Compute(CredentialFormat.Generate(CredentialKind.ApiKey));
+        Assert.Equal(CredentialLookupStatus.Found, (await resolver.ResolveAsync(other, default)).Status);
+        revoked = true;
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(CredentialLookupStatus.Found, (await resolver.ResolveAsync(other, default)).Status);
     }
 
     private static Task WaitUntilAsync(Func<bool> condition) => WaitUntilAsync(() => Task.FromResult(condition()));
