@@ -1,6 +1,7 @@
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.ServiceDefaults.Requests;
 
 namespace LlmGateway.Gateway.Apis;
 
@@ -36,7 +37,7 @@ internal static class AnthropicApi
     public static IEndpointRouteBuilder MapAnthropicNotFound(this IEndpointRouteBuilder routes)
     {
         routes.MapFallback(static context => AnthropicErrors.WriteAsync(context, StatusCodes.Status404NotFound,
-            AnthropicErrors.NotFound, "Not found: " + context.Request.Method + " " + context.Request.Path, RequestIds.Create()));
+            AnthropicErrors.NotFound, "Not found: " + context.Request.Method + " " + context.Request.Path, RequestIds.Of(context)));
         return routes;
     }
 }

@@ -1,6 +1,7 @@
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.ServiceDefaults.Requests;
 
 namespace LlmGateway.Gateway.Apis;
 
@@ -23,7 +24,7 @@ internal static class ControlPlaneApi
         routes.Map("/admin", toTokenService);
         routes.Map("/admin/{**rest}", context => forwarder.ForwardAsync(context, OwnerOfAdminPath(context.Request.Path)));
         routes.Map("/internal/{**rest}", static context => AnthropicErrors.WriteAsync(context, StatusCodes.Status404NotFound,
-            AnthropicErrors.NotFound, "Not found: " + context.Request.Method + " " + context.Request.Path, RequestIds.Create()));
+            AnthropicErrors.NotFound, "Not found: " + context.Request.Method + " " + context.Request.Path, RequestIds.Of(context)));
         return routes;
     }
 

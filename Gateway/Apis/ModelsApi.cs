@@ -7,6 +7,7 @@ using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Usage;
+using LlmGateway.ServiceDefaults.Requests;
 
 namespace LlmGateway.Gateway.Apis;
 
@@ -31,7 +32,7 @@ internal static class ModelsApi
     {
         var time = services.Time;
         var started = time.GetTimestamp();
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
 
         var auth = await services.Authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
@@ -144,7 +145,7 @@ internal static class ModelsApi
     {
         var time = services.Time;
         var started = time.GetTimestamp();
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
         var auth = await services.Authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {

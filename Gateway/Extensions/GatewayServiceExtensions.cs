@@ -11,6 +11,7 @@ using LlmGateway.Gateway.Redis;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -149,6 +150,8 @@ internal static class GatewayServiceExtensions
     /// <summary>Middleware and endpoints, in order.</summary>
     public static WebApplication MapGateway(this WebApplication app)
     {
+        // The gateway is the edge: every request gets a new id, whatever the caller sent.
+        app.UseRequestIds(trustIncoming: false);
         if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Cors.Enabled)
         {
             app.UseCors(CorsPolicy);
@@ -157,7 +160,7 @@ internal static class GatewayServiceExtensions
         // Before any endpoint runs (routing has matched, nothing has been forwarded): only canonical paths pass.
         app.Use(static (context, next) => CanonicalPath.Problem(context.Request.Path.Value) is { } problem
             ? AnthropicErrors.WriteAsync(context, StatusCodes.Status400BadRequest, AnthropicErrors.InvalidRequest,
-                $"The path '{Uri.EscapeDataString(context.Request.Path.Value ?? "")}' is not valid: it contains {problem}.", RequestIds.Create())
+                $"The path '{Uri.EscapeDataString(context.Request.Path.Value ?? "")}' is not valid: it contains {problem}.", RequestIds.Of(context))
             : next(context));
 
         app.MapGatewayHealth();

@@ -1,6 +1,7 @@
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -31,7 +32,7 @@ internal sealed partial class ControlPlaneForwarder(
 
     public async Task ForwardAsync(HttpContext context, ControlPlaneService service)
     {
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
         var request = context.Request;
         if (request.ContentLength > _maxBodyBytes)
         {

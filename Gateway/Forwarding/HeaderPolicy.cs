@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Net.Http.Headers;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
@@ -35,7 +36,7 @@ internal static class HeaderPolicy
     private static readonly FrozenSet<string> NotReturnedFromUpstream = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "request-id", "Set-Cookie");
 
-    public const string RequestIdHeader = "request-id";
+    public const string RequestIdHeader = RequestIds.Header;
     public const string UpstreamRequestIdHeader = "upstream-request-id";
 
     /// <summary>Copies the caller's headers to a request for the model provider and adds the real key.</summary>
@@ -96,7 +97,7 @@ internal static class HeaderPolicy
             destination.Headers.TryAddWithoutValidation("X-Forwarded-Host", context.Request.Host.Value);
         }
 
-        destination.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
+        destination.Headers.TryAddWithoutValidation(RequestIds.Header, requestId);
     }
 
     /// <summary>Copies status-independent response headers back to the caller.</summary>

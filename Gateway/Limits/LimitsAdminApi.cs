@@ -6,6 +6,7 @@ using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Limits;
@@ -52,7 +53,7 @@ internal sealed partial class CredentialLimitsView(
 
     public async Task WriteAsync(HttpContext context, string id)
     {
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
         var client = clients.CreateClient(ControlPlaneForwarder.TokenServiceClient);
         Fetched credential;
         try
@@ -306,7 +307,7 @@ internal sealed partial class CredentialLimitsView(
             }
         }
 
-        request.Headers.TryAddWithoutValidation("X-Request-Id", requestId);
+        request.Headers.TryAddWithoutValidation(RequestIds.Header, requestId);
         using var response = await client.SendAsync(request, context.RequestAborted);
         var body = await response.Content.ReadAsStringAsync(context.RequestAborted);
         if (response.StatusCode != HttpStatusCode.OK)

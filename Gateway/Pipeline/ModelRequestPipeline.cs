@@ -9,6 +9,7 @@ using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Pipeline;
@@ -34,7 +35,7 @@ internal sealed partial class ModelRequestPipeline(
     public async Task HandleAsync(HttpContext context, ModelRoute route)
     {
         var started = time.GetTimestamp();
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
         var aborted = context.RequestAborted;
         using var activity = GatewayTelemetry.Source.StartActivity(route.Operation, ActivityKind.Client);
 

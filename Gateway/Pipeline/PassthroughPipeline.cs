@@ -7,6 +7,7 @@ using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Usage;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +34,7 @@ internal sealed partial class PassthroughPipeline(
     public async Task HandleAsync(HttpContext context)
     {
         var started = time.GetTimestamp();
-        var requestId = RequestIds.Create();
+        var requestId = RequestIds.Of(context);
         var auth = await authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {

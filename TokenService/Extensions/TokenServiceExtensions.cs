@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.ServiceDefaults.HealthChecks;
+using LlmGateway.ServiceDefaults.Requests;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
@@ -78,7 +79,7 @@ public static class TokenServiceExtensions
     /// </summary>
     public static WebApplication UseTokenServiceConventions(this WebApplication app)
     {
-        app.Use(RequestId.AssignAsync);
+        app.UseRequestIds(trustIncoming: true);
         // ApiExceptionHandler answers every exception; this delegate is only the framework's required last resort.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text.Json.Serialization;
+using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace LlmGateway.UsageWorker.Apis;
@@ -14,7 +14,7 @@ public sealed record ApiError(
     public string Type => "error";
 
     public static JsonHttpResult<ApiError> Result(HttpContext context, int status, string type, string message) =>
-        TypedResults.Json(new ApiError(new ApiErrorDetail(type, message), RequestIdOf(context)), statusCode: status);
+        TypedResults.Json(new ApiError(new ApiErrorDetail(type, message), RequestIds.Of(context)), statusCode: status);
 
     public static JsonHttpResult<ApiError> BadRequest(HttpContext context, string message) =>
         Result(context, StatusCodes.Status400BadRequest, "invalid_request_error", message);
@@ -22,21 +22,14 @@ public sealed record ApiError(
     public static JsonHttpResult<ApiError> StoreUnavailable(HttpContext context) =>
         Result(context, StatusCodes.Status503ServiceUnavailable, "api_error", "Usage data is unavailable right now (the database is unreachable or not ready); retry shortly.");
 
-    /// <summary>The request id the Gateway forwarded (<c>request-id</c>), else a new one; echoed in the response header.</summary>
-    public static string RequestIdOf(HttpContext context)
+    /// <summary>The answer for a bare status code (routing's 404/405), in the same shape.</summary>
+    public static JsonHttpResult<ApiError> ForStatus(HttpContext context, int status) => status switch
     {
-        if (context.Items.TryGetValue(typeof(ApiError), out var known) && known is string id)
-        {
-            return id;
-        }
-
-        var incoming = context.Request.Headers["request-id"].ToString();
-        id = incoming.Length is > 0 and <= 200 && incoming.All(static c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
-            ? incoming
-            : "req_" + RandomNumberGenerator.GetHexString(24, lowercase: true);
-        context.Items[typeof(ApiError)] = id;
-        return id;
-    }
+        StatusCodes.Status404NotFound => Result(context, status, "not_found_error", $"Not found: {context.Request.Method} {context.Request.Path}"),
+        StatusCodes.Status405MethodNotAllowed => Result(context, status, "invalid_request_error", $"{context.Request.Method} is not allowed on {context.Request.Path}."),
+        < 500 => Result(context, status, "invalid_request_error", "The request was refused."),
+        _ => Result(context, status, "api_error", "Internal error."),
+    };
 }
 
 public sealed record ApiErrorDetail(

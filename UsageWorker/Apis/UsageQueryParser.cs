@@ -169,6 +169,13 @@ internal static class UsageQueryParser
                 return false;
             }
 
+            if (window > MaxStatsWindow)
+            {
+                // Checked before it is subtracted from now: 999999d would not be a time at all.
+                error = $"The window must be between {MinStatsWindow.TotalMinutes:0} minute and {MaxStatsWindow.TotalDays:0} days.";
+                return false;
+            }
+
             to = now;
             from = now - window;
         }
@@ -212,7 +219,9 @@ internal static class UsageQueryParser
     internal static bool TryDuration(string value, out TimeSpan duration)
     {
         duration = default;
-        if (value.Length < 2 || !int.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount))
+        // At most a million units, so that even days stay far inside TimeSpan's range.
+        if (value.Length < 2 || !int.TryParse(value.AsSpan(0, value.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount)
+            || amount > 1_000_000)
         {
             return false;
         }
@@ -275,6 +284,13 @@ internal static class UsageQueryParser
                 error = $"{FilterParameters[i]} is longer than {UsageEventParser.MaxTextLength} characters.";
                 return false;
             }
+
+            if (values[i] is { } text && (text.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || text.Contains('\u007f') || HasLoneSurrogate(text)))
+            {
+                // No stored id contains one, and PostgreSQL refuses NUL in text: answer here, not with a database error.
+                error = $"{FilterParameters[i]} contains a control character or invalid text.";
+                return false;
+            }
         }
 
         filter = new UsageFilter(values[0], values[1], values[2], values[3], values[4], values[5]);
@@ -315,6 +331,23 @@ internal static class UsageQueryParser
 
         value = string.IsNullOrWhiteSpace(values[0]) ? null : values[0]!.Trim();
         return true;
+    }
+
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static DateTimeOffset Floor(DateTimeOffset time, TimeSpan unit) =>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Pricing;
 using LlmGateway.ServiceDefaults.Data;
+using LlmGateway.ServiceDefaults.Requests;
 using LlmGateway.UsageWorker.Apis;
 using LlmGateway.UsageWorker.Authentication;
 using LlmGateway.UsageWorker.Infrastructure;
@@ -62,9 +63,13 @@ internal static class UsageWorkerExtensions
         return builder;
     }
 
-    /// <summary>Unhandled failures still answer in Anthropic's error shape, never an HTML page or an empty 500.</summary>
+    /// <summary>
+    /// Every response carries the request id; unhandled failures and bare status codes (an unknown path's 404) still
+    /// answer in Anthropic's error shape, never an HTML page or an empty body.
+    /// </summary>
     public static WebApplication UseUsageApiErrors(this WebApplication app)
     {
+        app.UseRequestIds(trustIncoming: true);
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
@@ -73,11 +78,7 @@ internal static class UsageWorkerExtensions
                 : ApiError.Result(context, StatusCodes.Status500InternalServerError, "api_error", "Internal error.");
             await result.ExecuteAsync(context);
         }));
-        app.Use((context, next) =>
-        {
-            context.Response.Headers["request-id"] = ApiError.RequestIdOf(context);
-            return next(context);
-        });
+        app.UseStatusCodePages(context => ApiError.ForStatus(context.HttpContext, context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
         return app;
     }
 }

@@ -75,7 +75,7 @@ public sealed class ControlPlaneTests(ControlPlaneFixture fixture) : IClassFixtu
         Assert.Equal("lgw_key_whatever", seen.Header("x-api-key"));
         Assert.Equal("127.0.0.1", seen.Header("X-Forwarded-For"));
         Assert.Equal("http", seen.Header("X-Forwarded-Proto"));
-        Assert.Equal(response.Headers.GetValues("request-id").Single(), seen.Header("X-Request-Id"));
+        Assert.Equal(response.Headers.GetValues("request-id").Single(), seen.Header("request-id"));
         if (method == "POST")
         {
             Assert.Equal("""{"ttl":"1h","agent_name":"my-agent"}""", Encoding.UTF8.GetString(seen.Body));

@@ -79,7 +79,7 @@ public class HeaderPolicyTests
         Assert.Equal("198.51.100.1, 203.0.113.9", message.Headers.NonValidated["X-Forwarded-For"].ToString());
         Assert.Equal("https", message.Headers.NonValidated["X-Forwarded-Proto"].ToString());
         Assert.Equal("gw.example.com", message.Headers.NonValidated["X-Forwarded-Host"].ToString());
-        Assert.Equal("req_1", message.Headers.NonValidated["X-Request-Id"].ToString());
+        Assert.Equal("req_1", message.Headers.NonValidated["request-id"].ToString());
         Assert.False(message.Headers.NonValidated.Contains("Connection"));
     }
 
