@@ -71,13 +71,18 @@ internal sealed partial class ControlPlaneForwarder(
                 return;
             }
 
-            var tooLarge = ex.GetBaseException() is BadHttpRequestException { StatusCode: 413 };
+            // The caller's own body failing (too large, broken framing) is the caller's error, not the service's.
+            var badBody = RequestBodyReader.FindBadRequest(ex);
             var timedOut = ex is OperationCanceledException;
             LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", ex.Message);
-            if (tooLarge)
+            if (badBody is { StatusCode: 413 })
             {
                 await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
                     $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+            }
+            else if (badBody is not null)
+            {
+                await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
             }
             else
             {

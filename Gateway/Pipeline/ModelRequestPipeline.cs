@@ -78,6 +78,12 @@ internal sealed partial class ModelRequestPipeline(
                 return;
             }
 
+            if (read == BodyReadStatus.Malformed)
+            {
+                await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage);
+                return;
+            }
+
             var parseError = ModelRequestParser.TryParse(body!.Span, route.MaxTokensField, modelNames, out var request);
             if (parseError != ModelRequestError.None)
             {

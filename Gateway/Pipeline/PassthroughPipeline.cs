@@ -178,6 +178,12 @@ internal sealed partial class PassthroughPipeline(
             return (413, AnthropicErrors.RequestTooLarge, null);
         }
 
+        if (read == BodyReadStatus.Malformed)
+        {
+            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
+            return (400, AnthropicErrors.InvalidRequest, null);
+        }
+
         if (!IsBatchCreation(context.Request))
         {
             switch (TopLevelModel.Find(body!.Span, out var model))
