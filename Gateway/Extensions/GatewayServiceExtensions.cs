@@ -43,6 +43,7 @@ internal static class GatewayServiceExtensions
             // Kestrel's own limit stays as a backstop for every other route, never below the gateway's.
             var limit = kestrel.Limits.MaxRequestBodySize ?? long.MaxValue;
             kestrel.Limits.MaxRequestBodySize = Math.Max(limit, gateway.Value.MaxRequestBodyBytes + 1L);
+            RequestSizeLimits.ConfigureKestrel(kestrel.Limits);
         });
 
         services.TryAddSingleton(TimeProvider.System);
@@ -152,6 +153,7 @@ internal static class GatewayServiceExtensions
     {
         // The gateway is the edge: every request gets a new id, whatever the caller sent.
         app.UseRequestIds(trustIncoming: false);
+        app.Use(RequestSizeLimits.CheckAsync);
         if (app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.Cors.Enabled)
         {
             app.UseCors(CorsPolicy);

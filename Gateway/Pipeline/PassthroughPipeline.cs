@@ -193,7 +193,7 @@ internal sealed partial class PassthroughPipeline(
                 case TopLevelModel.Verdict.Malformed:
                     body.Dispose();
                     await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest,
-                        "The request body must be a JSON object that names \"model\" at most once.", requestId);
+                        "The request body must be a JSON object of valid UTF-8 that names \"model\" at most once.", requestId);
                     return (400, AnthropicErrors.InvalidRequest, null);
             }
 

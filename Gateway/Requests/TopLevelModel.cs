@@ -17,13 +17,21 @@ internal static class TopLevelModel
         /// <summary>A model is named once.</summary>
         Found,
 
-        /// <summary>Not a JSON object, or <c>model</c> repeated (a parser elsewhere might take the other one).</summary>
+        /// <summary>
+        /// Not a JSON object of valid UTF-8, or <c>model</c> repeated (a parser elsewhere might take the other one).
+        /// </summary>
         Malformed,
     }
 
     public static Verdict Find(ReadOnlySpan<byte> json, out string? model)
     {
         model = null;
+        if (!System.Text.Unicode.Utf8.IsValid(json))
+        {
+            // Never forwarded: the upstream would answer it with a 500, or read it differently from us.
+            return Verdict.Malformed;
+        }
+
         try
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256 });
@@ -56,7 +64,7 @@ internal static class TopLevelModel
 
             return model is null ? Verdict.None : Verdict.Found;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
             return Verdict.Malformed;
         }
