@@ -22,6 +22,12 @@ internal enum ForwardingFailure
     /// <summary>The upstream did not start its response within the time-to-first-byte limit.</summary>
     UpstreamTimeout,
 
+    /// <summary>
+    /// The upstream answered 401/403: it refused the gateway's own provider credential. The operator's fault, never the
+    /// caller's, so it must not reach the caller as if their key were wrong.
+    /// </summary>
+    UpstreamRejectedCredential,
+
     /// <summary>The response had started when the upstream failed or ended it early.</summary>
     ResponseBodyUpstream,
 
@@ -40,6 +46,8 @@ internal static class ForwardingFailures
         ForwardingFailure.RequestBody => (400, AnthropicErrors.InvalidRequest, "The request body could not be read."),
         ForwardingFailure.UpstreamUnreachable => (502, AnthropicErrors.Api, "The upstream API could not be reached."),
         ForwardingFailure.UpstreamTimeout => (504, AnthropicErrors.Timeout, "The upstream API did not answer in time."),
+        ForwardingFailure.UpstreamRejectedCredential => (502, AnthropicErrors.Api,
+            "The upstream API refused this gateway's provider credential; the gateway operator must fix its upstream key. Your own key was accepted."),
         ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
         _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
     };
@@ -51,6 +59,7 @@ internal static class ForwardingFailures
         ForwardingFailure.RequestBody => "request_body",
         ForwardingFailure.UpstreamUnreachable => "upstream_unreachable",
         ForwardingFailure.UpstreamTimeout => "upstream_timeout",
+        ForwardingFailure.UpstreamRejectedCredential => "upstream_credential_rejected",
         ForwardingFailure.ResponseBodyUpstream => "upstream_stream_cut",
         ForwardingFailure.ResponseBodyClient => "client_disconnected",
         _ => "none",

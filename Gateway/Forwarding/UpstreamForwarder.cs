@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Errors;
+using LlmGateway.Gateway.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -91,6 +92,14 @@ internal sealed partial class UpstreamForwarder(
                 return await FailBeforeResponseAsync(context, request, failure, endpoint, attempt + 1, sendStarted, error);
             }
 
+            if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+            {
+                // The provider refused the key the gateway put on the request, not the caller's.
+                var refusal = new HttpRequestException($"upstream answered {(int)response.StatusCode} {await ReadSnippetAsync(response, exchange.Token)}");
+                LogUpstreamRefusedCredential(logger, request.RequestId, endpoint.Name, (int)response.StatusCode, refusal.Message);
+                return await FailBeforeResponseAsync(context, request, ForwardingFailure.UpstreamRejectedCredential, endpoint, attempt + 1, sendStarted, refusal);
+            }
+
             // The response has started: the first-byte timer no longer applies, only the client's cancellation does.
             exchange.CancelAfter(Timeout.InfiniteTimeSpan);
             return await SendResponseAsync(context, request, response, endpoint, attempt + 1, sendStarted, exchange.Token, cancellationToken);
@@ -119,6 +128,11 @@ internal sealed partial class UpstreamForwarder(
         response.StatusCode = status;
         HeaderPolicy.CopyToClient(upstream, response, fromModelProvider: true);
         response.Headers[HeaderPolicy.RequestIdHeader] = request.RequestId;
+        if (attempts > 1 && IsRetryableStatus(status))
+        {
+            // The gateway has already spent its retries on this failure: an SDK retrying too would multiply them.
+            response.Headers["x-should-retry"] = "false";
+        }
 
         var mediaType = upstream.Content.Headers.ContentType?.MediaType;
         var eventStream = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
@@ -212,19 +226,27 @@ internal sealed partial class UpstreamForwarder(
             case ForwardingFailure.RequestBody:
                 LogRequestBodyFailed(logger, request.RequestId, error?.Message ?? "-");
                 break;
+            case ForwardingFailure.UpstreamRejectedCredential:
+                break; // logged as an error where it was found
             default:
                 LogUpstreamFailed(logger, request.RequestId, endpoint.Name, ForwardingFailures.Tag(failure), attempts, error?.Message ?? "-");
                 break;
         }
 
         var (status, type, message) = ForwardingFailures.Describe(failure);
-        if (failure == ForwardingFailure.RequestBody && FindBadRequest(error) is { StatusCode: 413 })
+        if (failure == ForwardingFailure.RequestBody && RequestBodyReader.FindBadRequest(error) is { StatusCode: 413 })
         {
             (status, type, message) = (413, AnthropicErrors.RequestTooLarge, "The request body is larger than the gateway accepts.");
         }
 
         if (!context.Response.HasStarted)
         {
+            if (attempts > 1 || failure == ForwardingFailure.UpstreamRejectedCredential)
+            {
+                // Retried here already, or a key only the operator can fix: the SDK must not try again.
+                context.Response.Headers["x-should-retry"] = "false";
+            }
+
             await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
         }
 
@@ -241,26 +263,13 @@ internal sealed partial class UpstreamForwarder(
             return ForwardingFailure.RequestCanceled;
         }
 
-        if (FindBadRequest(exception) is not null)
+        if (RequestBodyReader.FindBadRequest(exception) is not null)
         {
             return ForwardingFailure.RequestBody;
         }
 
         // Our own first-byte timer is the only other source of cancellation.
         return exception is OperationCanceledException ? ForwardingFailure.UpstreamTimeout : ForwardingFailure.UpstreamUnreachable;
-    }
-
-    private static BadHttpRequestException? FindBadRequest(Exception? exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            if (e is BadHttpRequestException bad)
-            {
-                return bad;
-            }
-        }
-
-        return null;
     }
 
     private static HttpRequestMessage CreateMessage(HttpContext context, ForwardRequest request, UpstreamEndpoint endpoint)
@@ -291,10 +300,11 @@ internal sealed partial class UpstreamForwarder(
     internal static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
+    private static bool IsRetryableStatus(int status) => status is 408 or 409 or 429 or >= 500;
+
     private static bool IsRetryable(HttpResponseMessage response)
     {
-        var status = (int)response.StatusCode;
-        if (status is not (408 or 409 or 429 or >= 500))
+        if (!IsRetryableStatus((int)response.StatusCode))
         {
             return false;
         }
@@ -347,6 +357,22 @@ internal sealed partial class UpstreamForwarder(
         return TimeSpan.FromTicks((long)(_retryBaseDelay.Ticks * Math.Pow(2, attempt) * jitter));
     }
 
+    /// <summary>The start of an error body, for the log (never the caller): what the provider said about the key.</summary>
+    private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var buffer = new byte[512];
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var read = await body.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+            return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or HttpRequestException)
+        {
+            return "";
+        }
+    }
+
     private static void Discard(ref HttpResponseMessage? response, ref HttpRequestMessage? message, ref CancellationTokenSource? exchange)
     {
         response?.Dispose();
@@ -371,6 +397,9 @@ internal sealed partial class UpstreamForwarder(
 
     [LoggerMessage(1205, LogLevel.Information, "{RequestId}: client went away; upstream {Upstream} call cancelled")]
     private static partial void LogClientGone(ILogger logger, string requestId, string upstream);
+
+    [LoggerMessage(1207, LogLevel.Error, "{RequestId}: upstream {Upstream} refused the gateway's provider credential ({Status}); check its configured key: {Detail}")]
+    private static partial void LogUpstreamRefusedCredential(ILogger logger, string requestId, string upstream, int status, string detail);
 
     [LoggerMessage(1206, LogLevel.Information, "{RequestId}: the request body could not be read: {Reason}")]
     private static partial void LogRequestBodyFailed(ILogger logger, string requestId, string reason);

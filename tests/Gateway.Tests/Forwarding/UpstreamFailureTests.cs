@@ -77,6 +77,33 @@ public sealed class UpstreamFailureTests(ShortTimeoutGatewayFixture fixture) : I
         Assert.Equal(529, (int)response.StatusCode);
         Assert.Equal(3, attempts);
         Assert.Equal("""{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""", await response.Content.ReadAsStringAsync());
+        // The gateway spent its retries: the SDK must not multiply them (3 here × 3 in the SDK).
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
+    }
+
+    [Theory]
+    [InlineData(401, "authentication_error", "invalid x-api-key")]
+    [InlineData(403, "permission_error", "Your API key does not have permission to use the specified resource.")]
+    public async Task An_upstream_refusing_the_gateways_key_is_a_502_api_error_not_the_callers_invalid_key(int status, string type, string message)
+    {
+        var (secret, _) = await fixture.CreateCredentialAsync();
+        var attempts = 0;
+        fixture.Upstream.Handler = async context =>
+        {
+            Interlocked.Increment(ref attempts);
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$$"""{"type":"error","error":{"type":"{{{type}}}","message":"{{{message}}}"}}""");
+        };
+
+        using var response = await fixture.Client.SendAsync(GatewayFixture.Messages(secret, Body));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(1, attempts);
+        Assert.Equal("api_error", await ErrorTypeAsync(response));
+        Assert.Contains("provider credential; the gateway operator", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(message, text, StringComparison.Ordinal);
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
     }
 
     [Fact]
