@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using LlmGateway.Gateway.Admission;
 
 namespace LlmGateway.Gateway.Limits;
@@ -27,31 +26,4 @@ internal sealed class LimitTicket(LimitPlan plan, string requestId, TicketStore 
 
     /// <summary>True the first time only: settlement happens exactly once.</summary>
     public bool TrySettle() => Interlocked.Exchange(ref _settled, 1) == 0;
-}
-
-/// <summary>The requests this instance holds leases for in Redis, renewed by <see cref="LimitMaintenance"/> while they run.</summary>
-internal sealed class LeaseRegistry
-{
-    private readonly ConcurrentDictionary<LimitTicket, byte> _tickets = new(ReferenceEqualityComparer.Instance);
-
-    public int Count => _tickets.Count;
-
-    public void Add(LimitTicket ticket) => _tickets.TryAdd(ticket, 0);
-
-    public void Remove(LimitTicket ticket) => _tickets.TryRemove(ticket, out _);
-
-    /// <summary>Each (subject base, request id) lease held now.</summary>
-    public List<(string Base, string RequestId)> Leases()
-    {
-        var leases = new List<(string, string)>();
-        foreach (var ticket in _tickets.Keys)
-        {
-            foreach (var subject in ticket.Plan.Subjects)
-            {
-                leases.Add((subject.Base, ticket.RequestId));
-            }
-        }
-
-        return leases;
-    }
 }
