@@ -54,8 +54,12 @@ internal static class GatewayServiceExtensions
         // The hot path's scripts (admission, settlement, usage events) go over a pipelined connection of their own.
         services.AddSingleton(provider =>
         {
+            var configuration = provider.GetRequiredService<IConfiguration>();
+            // Gateway:HotPathRedis=StackExchange runs the scripts over StackExchange.Redis instead (the benchmark
+            // compares the two with it; see README, "The hot path's Redis connection").
+            var useMultiplexer = string.Equals(configuration["Gateway:HotPathRedis"], "StackExchange", StringComparison.OrdinalIgnoreCase);
             var runner = ScriptRunner.Create(
-                provider.GetRequiredService<IConfiguration>().GetConnectionString("redis"),
+                useMultiplexer ? null : configuration.GetConnectionString("redis"),
                 provider.GetRequiredService<StackExchange.Redis.IConnectionMultiplexer>(),
                 provider.GetRequiredService<TimeProvider>(),
                 provider.GetRequiredService<ILoggerFactory>().CreateLogger("LlmGateway.Gateway.Redis"));

@@ -8,13 +8,24 @@ using LlmGateway.Benchmarks;
 // directly and through the Gateway (auth, limits and usage events on; Redis and PostgreSQL real).
 //   dotnet run -c Release --project bench/Benchmarks [-- --quick] [--output bench-results/latest.json]
 //   dotnet run -c Release --project bench/Benchmarks -- --serve   (start the app, print targets, wait: for wrk, perf)
+//   dotnet run -c Release --project bench/Benchmarks -- --redis-client stackexchange   (the hot path on StackExchange.Redis)
 var quick = args.Contains("--quick");
 var outputIndex = Array.IndexOf(args, "--output");
 var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
 var scale = quick ? 0.2 : 1.0;
 
 Console.WriteLine($"Starting the app (Redis, PostgreSQL, TokenService, UsageWorker, Gateway, simulator) in {BuildInfoText()}...");
-await using var app = await TestAppBuilder.Create().StartAsync();
+// --redis-client stackexchange: the hot path's scripts over StackExchange.Redis instead of the gateway's RESP connection.
+var redisClientIndex = Array.IndexOf(args, "--redis-client");
+var redisClient = redisClientIndex >= 0 && redisClientIndex + 1 < args.Length ? args[redisClientIndex + 1] : "resp";
+Console.WriteLine($"Hot-path Redis client: {redisClient}");
+var builder = TestAppBuilder.Create();
+if (string.Equals(redisClient, "stackexchange", StringComparison.OrdinalIgnoreCase))
+{
+    builder = builder.WithEnvironment("gateway", "Gateway__HotPathRedis", "StackExchange");
+}
+
+await using var app = await builder.StartAsync();
 var report = new Report();
 var session = await BenchSession.CreateAsync(app);
 if (args.Contains("--serve"))
@@ -40,6 +51,7 @@ var environment = new JsonObject
     ["runtime"] = Environment.Version.ToString(),
     ["configuration"] = LlmGateway.Testing.TestAppBuilder.BuildConfiguration,
     ["quick"] = quick,
+    ["redisClient"] = redisClient,
     ["utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
 };
 report.WriteJson(output, environment);
