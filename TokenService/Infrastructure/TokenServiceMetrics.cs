@@ -9,32 +9,32 @@ public sealed class TokenServiceMetrics
 {
     public const string MeterName = "LlmGateway.TokenService";
 
-    private readonly Counter<long> issued;
-    private readonly Counter<long> revoked;
-    private readonly Counter<long> projectionFailures;
-    private readonly Histogram<double> reprojectionDuration;
+    private readonly Counter<long> _issued;
+    private readonly Counter<long> _revoked;
+    private readonly Counter<long> _projectionFailures;
+    private readonly Histogram<double> _reprojectionDuration;
 
     public TokenServiceMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        issued = meter.CreateCounter<long>("llmgateway.tokenservice.credentials.issued", "{credential}", "Credentials issued, by kind and by how (admin, mint, bootstrap, refresh).");
-        revoked = meter.CreateCounter<long>("llmgateway.tokenservice.credentials.revoked", "{credential}", "Credentials revoked, including tokens revoked with the credential they were minted from.");
-        projectionFailures = meter.CreateCounter<long>("llmgateway.tokenservice.projection.failures", "{write}", "Redis projection writes that failed (a full re-projection follows).");
-        reprojectionDuration = meter.CreateHistogram<double>("llmgateway.tokenservice.projection.reprojection.duration", "s", "Duration of full re-projections of every active credential to Redis.");
+        _issued = meter.CreateCounter<long>("llmgateway.tokenservice.credentials.issued", "{credential}", "Credentials issued, by kind and by how (admin, mint, bootstrap, refresh).");
+        _revoked = meter.CreateCounter<long>("llmgateway.tokenservice.credentials.revoked", "{credential}", "Credentials revoked, including tokens revoked with the credential they were minted from.");
+        _projectionFailures = meter.CreateCounter<long>("llmgateway.tokenservice.projection.failures", "{write}", "Redis projection writes that failed (a full re-projection follows).");
+        _reprojectionDuration = meter.CreateHistogram<double>("llmgateway.tokenservice.projection.reprojection.duration", "s", "Duration of full re-projections of every active credential to Redis.");
     }
 
     public void Issued(CredentialKind kind, string via) =>
-        issued.Add(1, new KeyValuePair<string, object?>("kind", KindNames.Of(kind)), new KeyValuePair<string, object?>("via", via));
+        _issued.Add(1, new KeyValuePair<string, object?>("kind", KindNames.Of(kind)), new KeyValuePair<string, object?>("via", via));
 
     public void Revoked(int count)
     {
         if (count > 0)
         {
-            revoked.Add(count);
+            _revoked.Add(count);
         }
     }
 
-    public void ProjectionFailed() => projectionFailures.Add(1);
+    public void ProjectionFailed() => _projectionFailures.Add(1);
 
-    public void Reprojected(TimeSpan duration) => reprojectionDuration.Record(duration.TotalSeconds);
+    public void Reprojected(TimeSpan duration) => _reprojectionDuration.Record(duration.TotalSeconds);
 }

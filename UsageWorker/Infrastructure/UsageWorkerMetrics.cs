@@ -17,12 +17,12 @@ internal sealed class UsageWorkerMetrics
     public UsageWorkerMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
-        _stored = meter.CreateCounter<long>("lgw.usage.events.stored", "{event}", "Usage events newly stored in PostgreSQL");
-        _duplicates = meter.CreateCounter<long>("lgw.usage.events.duplicate", "{event}", "Re-delivered usage events that were already stored");
-        _deadLettered = meter.CreateCounter<long>("lgw.usage.events.dead_lettered", "{event}", "Usage events moved to the dead-letter stream");
-        _writeFailures = meter.CreateCounter<long>("lgw.usage.write.failures", "{failure}", "Failed PostgreSQL batch writes, by kind");
-        _batchDuration = meter.CreateHistogram<double>("lgw.usage.write.duration", "s", "Duration of one PostgreSQL batch write");
-        _batchSize = meter.CreateHistogram<long>("lgw.usage.write.size", "{event}", "Events per PostgreSQL batch write");
+        _stored = meter.CreateCounter<long>("llmgateway.usageworker.events.stored", "{event}", "Usage events newly stored in PostgreSQL");
+        _duplicates = meter.CreateCounter<long>("llmgateway.usageworker.events.duplicate", "{event}", "Re-delivered usage events that were already stored");
+        _deadLettered = meter.CreateCounter<long>("llmgateway.usageworker.events.dead_lettered", "{event}", "Usage events moved to the dead-letter stream");
+        _writeFailures = meter.CreateCounter<long>("llmgateway.usageworker.write.failures", "{failure}", "Failed PostgreSQL batch writes, by kind");
+        _batchDuration = meter.CreateHistogram<double>("llmgateway.usageworker.write.duration", "s", "Duration of one PostgreSQL batch write");
+        _batchSize = meter.CreateHistogram<long>("llmgateway.usageworker.write.size", "{event}", "Events per PostgreSQL batch write");
     }
 
     public void Written(int total, int inserted, TimeSpan duration)
