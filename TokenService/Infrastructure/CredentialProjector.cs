@@ -26,10 +26,10 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
     /// <summary>The projection's JSON: the contract's own property names, times in UTC, nulls left out.</summary>
     public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
 
-    private long failures;
+    private long _failures;
 
     /// <summary>How many projection writes have failed since start; a change means Redis may be out of date.</summary>
-    public long FailureCount => Interlocked.Read(ref failures);
+    public long FailureCount => Interlocked.Read(ref _failures);
 
     /// <summary>Projects a new credential (nothing can have cached it yet, so no event).</summary>
     public Task ProjectAsync(Credential credential) => WriteAsync(credential, publishUpdate: false);
@@ -73,7 +73,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
-            Interlocked.Increment(ref failures);
+            Interlocked.Increment(ref _failures);
             metrics.ProjectionFailed();
             LogRemoveFailed(e, credentials.Count, e.Message);
             return null;
@@ -128,7 +128,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
         }
         catch (Exception e) when (IsRedisFailure(e))
         {
-            Interlocked.Increment(ref failures);
+            Interlocked.Increment(ref _failures);
             metrics.ProjectionFailed();
             LogWriteFailed(e, credential.Id, credential.Hint, e.Message);
         }

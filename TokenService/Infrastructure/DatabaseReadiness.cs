@@ -11,24 +11,24 @@ namespace LlmGateway.TokenService.Infrastructure;
 /// </summary>
 public sealed class DatabaseReadiness([FromKeyedServices(TokenServiceSchema.Component)] SchemaMigrator migrator) : IHealthCheck
 {
-    private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? startupError;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _startupError;
 
-    public bool IsReady => ready.Task.IsCompleted;
+    public bool IsReady => _ready.Task.IsCompleted;
 
     /// <summary>Why the store is not ready yet (the last start-up error, migration or bootstrap key), for the health report and 503 messages.</summary>
-    public string? LastError => IsReady ? null : startupError ?? migrator.LastError;
+    public string? LastError => IsReady ? null : _startupError ?? migrator.LastError;
 
     /// <summary>Records why storing the bootstrap admin key failed (migration failures are the migrator's).</summary>
-    public void Failed(string reason) => startupError = reason;
+    public void Failed(string reason) => _startupError = reason;
 
     public void MarkReady()
     {
-        startupError = null;
-        ready.TrySetResult();
+        _startupError = null;
+        _ready.TrySetResult();
     }
 
-    public Task WaitAsync(CancellationToken cancellationToken) => ready.Task.WaitAsync(cancellationToken);
+    public Task WaitAsync(CancellationToken cancellationToken) => _ready.Task.WaitAsync(cancellationToken);
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(IsReady

@@ -19,8 +19,8 @@ public sealed partial class ProjectionMaintenanceService(
     IOptions<ProjectionOptions> options,
     ILogger<ProjectionMaintenanceService> logger) : BackgroundService
 {
-    private readonly SemaphoreSlim wake = new(0);
-    private int restored;
+    private readonly SemaphoreSlim _wake = new(0);
+    private int _restored;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -48,7 +48,7 @@ public sealed partial class ProjectionMaintenanceService(
                     else
                     {
                         wasConnected = true;
-                        if (Interlocked.Exchange(ref restored, 0) == 1)
+                        if (Interlocked.Exchange(ref _restored, 0) == 1)
                         {
                             pending ??= "the Redis connection was restored";
                         }
@@ -77,7 +77,7 @@ public sealed partial class ProjectionMaintenanceService(
                     LogFailed(e, e.Message);
                 }
 
-                await wake.WaitAsync(options.Value.CheckIntervalValue, stoppingToken);
+                await _wake.WaitAsync(options.Value.CheckIntervalValue, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -91,8 +91,8 @@ public sealed partial class ProjectionMaintenanceService(
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        Interlocked.Exchange(ref restored, 1);
-        wake.Release();
+        Interlocked.Exchange(ref _restored, 1);
+        _wake.Release();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable; credentials stay valid through introspection and are re-projected when it is back")]
