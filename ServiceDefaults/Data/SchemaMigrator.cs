@@ -247,16 +247,16 @@ public sealed partial class SchemaMigrator
         await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Schema of {Component}: applied migration {Version} ({Name})")]
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Schema of {Component}: applied migration {Version} ({Name})")]
     private static partial void LogApplied(ILogger logger, string component, int version, string name);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Schema of {Component} is at version {Version} ({Applied} applied now)")]
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Schema of {Component} is at version {Version} ({Applied} applied now)")]
     private static partial void LogSchemaCurrent(ILogger logger, string component, int version, int applied);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component} has versions {Versions} this build (up to {Version}) does not know: a newer replica migrated first; continuing")]
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Schema of {Component} has versions {Versions} this build (up to {Version}) does not know: a newer replica migrated first; continuing")]
     private static partial void LogNewerSchema(ILogger logger, string component, string versions, int version);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Schema of {Component}: migration attempt {Attempt} failed, retrying in {DelaySeconds:0.##}s: {Reason}")]
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Schema of {Component}: migration attempt {Attempt} failed, retrying in {DelaySeconds:0.##}s: {Reason}")]
     private static partial void LogMigrationFailed(ILogger logger, string component, int attempt, double delaySeconds, string reason, Exception? exception);
 }
 

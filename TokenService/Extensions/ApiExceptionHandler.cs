@@ -66,9 +66,9 @@ public sealed partial class ApiExceptionHandler(NpgsqlDataSource dataSource, ILo
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: {Reason}")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "{Method} {Path} answered 503: {Reason}")]
     private partial void LogUnavailable(string method, string path, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed (request {RequestId})")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "{Method} {Path} failed (request {RequestId})")]
     private partial void LogUnhandled(Exception exception, string method, string path, string requestId);
 }

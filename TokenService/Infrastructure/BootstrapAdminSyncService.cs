@@ -71,15 +71,15 @@ public sealed partial class BootstrapAdminSyncService(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Credential store open (bootstrap admin key stored at attempt {Attempt})")]
+    [LoggerMessage(EventId = 2081, Level = LogLevel.Information, Message = "Credential store open (bootstrap admin key stored at attempt {Attempt})")]
     private partial void LogReady(int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing the bootstrap admin key failed (attempt {Attempt}), retrying in {DelayMs} ms: {Reason}")]
+    [LoggerMessage(EventId = 2082, Level = LogLevel.Warning, Message = "Storing the bootstrap admin key failed (attempt {Attempt}), retrying in {DelayMs} ms: {Reason}")]
     private partial void LogRetrying(Exception exception, int attempt, long delayMs, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No bootstrap admin key is configured (Admin:BootstrapKey); only admin keys issued through the admin API can administer")]
+    [LoggerMessage(EventId = 2083, Level = LogLevel.Information, Message = "No bootstrap admin key is configured (Admin:BootstrapKey); only admin keys issued through the admin API can administer")]
     private partial void LogNoBootstrapAdmin();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Admin:BootstrapKey is not a gateway-format key (lgw_adm_…); it is accepted, but its unsalted SHA-256 is stored and projected like every credential's, so a short value could be guessed from it")]
+    [LoggerMessage(EventId = 2084, Level = LogLevel.Warning, Message = "Admin:BootstrapKey is not a gateway-format key (lgw_adm_…); it is accepted, but its unsalted SHA-256 is stored and projected like every credential's, so a short value could be guessed from it")]
     private partial void LogWeakBootstrapAdmin();
 }

@@ -160,12 +160,12 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
         return options;
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Removed credential {CredentialId} ({Hint}) from Redis and broadcast its revocation")]
+    [LoggerMessage(EventId = 2061, Level = LogLevel.Debug, Message = "Removed credential {CredentialId} ({Hint}) from Redis and broadcast its revocation")]
     private partial void LogRemoved(string credentialId, string hint);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not project credential {CredentialId} ({Hint}) to Redis: {Reason}. It stays valid through introspection; a full re-projection follows when Redis answers")]
+    [LoggerMessage(EventId = 2062, Level = LogLevel.Warning, Message = "Could not project credential {CredentialId} ({Hint}) to Redis: {Reason}. It stays valid through introspection; a full re-projection follows when Redis answers")]
     private partial void LogWriteFailed(Exception exception, string credentialId, string hint, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove {Count} revoked credential(s) from Redis: {Reason}. A full re-projection (which removes them) follows when Redis answers")]
+    [LoggerMessage(EventId = 2063, Level = LogLevel.Warning, Message = "Could not remove {Count} revoked credential(s) from Redis: {Reason}. A full re-projection (which removes them) follows when Redis answers")]
     private partial void LogRemoveFailed(Exception exception, int count, string reason);
 }

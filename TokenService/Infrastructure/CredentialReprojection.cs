@@ -111,13 +111,13 @@ public sealed partial class CredentialReprojection(
         return result;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Re-projecting every active credential to Redis: {Reason}")]
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Re-projecting every active credential to Redis: {Reason}")]
     private partial void LogStarted(string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Re-projected {Projected} credential(s), removed {Removed} stale key(s) in {ElapsedMs} ms (sentinel intact: {Complete})")]
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Information, Message = "Re-projected {Projected} credential(s), removed {Removed} stale key(s) in {ElapsedMs} ms (sentinel intact: {Complete})")]
     private partial void LogFinished(int projected, int removed, long elapsedMs, bool complete);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Re-projection ({Reason}) skipped: another instance is re-projecting")]
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Debug, Message = "Re-projection ({Reason}) skipped: another instance is re-projecting")]
     private partial void LogSkipped(string reason);
 }
 

@@ -95,9 +95,9 @@ public sealed partial class ProjectionMaintenanceService(
         _wake.Release();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unreachable; credentials stay valid through introspection and are re-projected when it is back")]
+    [LoggerMessage(EventId = 2041, Level = LogLevel.Warning, Message = "Redis is unreachable; credentials stay valid through introspection and are re-projected when it is back")]
     private partial void LogRedisUnavailable();
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Re-projection failed, retrying: {Reason}")]
+    [LoggerMessage(EventId = 2042, Level = LogLevel.Warning, Message = "Re-projection failed, retrying: {Reason}")]
     private partial void LogFailed(Exception exception, string reason);
 }

@@ -156,6 +156,6 @@ internal sealed partial class CallerAuthenticator
 
     private sealed class CredentialLookupException(string message) : Exception(message);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not verify credential {Credential}: {Reason}")]
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Could not verify credential {Credential}: {Reason}")]
     private static partial void LogLookupFailed(ILogger logger, string credential, string reason);
 }

@@ -140,9 +140,9 @@ internal sealed partial class SpendCounterRebuilder(
         return TimeSpan.Zero;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis had lost the budget spend counters; rebuilt {Count} of them from PostgreSQL spend before {Cutoff:O}")]
+    [LoggerMessage(EventId = 3041, Level = LogLevel.Warning, Message = "Redis had lost the budget spend counters; rebuilt {Count} of them from PostgreSQL spend before {Cutoff:O}")]
     private static partial void LogRebuilt(ILogger logger, int count, DateTimeOffset cutoff);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Budget counter check skipped: {Reason}")]
+    [LoggerMessage(EventId = 3042, Level = LogLevel.Debug, Message = "Budget counter check skipped: {Reason}")]
     private static partial void LogCheckFailed(ILogger logger, string reason);
 }

@@ -36,6 +36,6 @@ internal sealed partial class StreamMaintenanceService(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Usage stream maintenance skipped this round: {Reason}")]
+    [LoggerMessage(EventId = 3081, Level = LogLevel.Debug, Message = "Usage stream maintenance skipped this round: {Reason}")]
     private static partial void LogMaintenanceFailed(ILogger logger, string reason);
 }

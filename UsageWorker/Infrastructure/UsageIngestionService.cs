@@ -349,36 +349,36 @@ internal sealed partial class UsageIngestionService(
 
     private sealed record Parsed(StreamEntry Entry, UsageEvent Event);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Usage ingestion started as consumer {Consumer}")]
+    [LoggerMessage(EventId = 3061, Level = LogLevel.Information, Message = "Usage ingestion started as consumer {Consumer}")]
     private static partial void LogStarted(ILogger logger, string consumer);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the usage stream failed, retrying: {Reason}")]
+    [LoggerMessage(EventId = 3062, Level = LogLevel.Warning, Message = "Reading the usage stream failed, retrying: {Reason}")]
     private static partial void LogReadFailed(ILogger logger, string reason, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reading the usage stream works again")]
+    [LoggerMessage(EventId = 3063, Level = LogLevel.Information, Message = "Reading the usage stream works again")]
     private static partial void LogReadRecovered(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Took over {Count} usage entries left pending by a stopped consumer")]
+    [LoggerMessage(EventId = 3064, Level = LogLevel.Information, Message = "Took over {Count} usage entries left pending by a stopped consumer")]
     private static partial void LogReclaimed(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Stored a batch of {Count} usage events ({Inserted} new) in {Milliseconds:0.0} ms")]
+    [LoggerMessage(EventId = 3065, Level = LogLevel.Debug, Message = "Stored a batch of {Count} usage events ({Inserted} new) in {Milliseconds:0.0} ms")]
     private static partial void LogBatchStored(ILogger logger, int count, int inserted, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Storing {Count} usage events failed ({Kind}); retrying until PostgreSQL accepts them, nothing is acknowledged meanwhile: {Reason}")]
+    [LoggerMessage(EventId = 3066, Level = LogLevel.Warning, Message = "Storing {Count} usage events failed ({Kind}); retrying until PostgreSQL accepts them, nothing is acknowledged meanwhile: {Reason}")]
     private static partial void LogWriteFailed(ILogger logger, int count, StoreFailureKind kind, string reason, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Storing usage events works again")]
+    [LoggerMessage(EventId = 3067, Level = LogLevel.Information, Message = "Storing usage events works again")]
     private static partial void LogWritesRecovered(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "PostgreSQL refused a batch of {Count} usage events ({Reason}); bisecting to find the bad entries")]
+    [LoggerMessage(EventId = 3068, Level = LogLevel.Warning, Message = "PostgreSQL refused a batch of {Count} usage events ({Reason}); bisecting to find the bad entries")]
     private static partial void LogIsolating(ILogger logger, int count, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Usage entry {EntryId} (request {RequestId}) moved to the dead-letter stream: {Reason}")]
+    [LoggerMessage(EventId = 3069, Level = LogLevel.Error, Message = "Usage entry {EntryId} (request {RequestId}) moved to the dead-letter stream: {Reason}")]
     private static partial void LogDeadLettered(ILogger logger, string entryId, string requestId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Model {Model} has no price (Pricing:Models); its usage is stored with cost 0 and priced = false")]
+    [LoggerMessage(EventId = 3070, Level = LogLevel.Warning, Message = "Model {Model} has no price (Pricing:Models); its usage is stored with cost 0 and priced = false")]
     private static partial void LogUnpriced(ILogger logger, string model);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis step '{Step}' failed, retrying: {Reason}")]
+    [LoggerMessage(EventId = 3071, Level = LogLevel.Warning, Message = "Redis step '{Step}' failed, retrying: {Reason}")]
     private static partial void LogRedisStepFailed(ILogger logger, string step, string reason, Exception exception);
 }

@@ -340,16 +340,16 @@ internal sealed partial class UsageStream : IAsyncDisposable
         return map;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Created consumer group {Group} on {Stream}")]
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Information, Message = "Created consumer group {Group} on {Stream}")]
     private static partial void LogGroupCreated(ILogger logger, string stream, string group);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Consumer group {Group} on {Stream} is missing (Redis was flushed or replaced); recreating it")]
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Consumer group {Group} on {Stream} is missing (Redis was flushed or replaced); recreating it")]
     private static partial void LogGroupMissing(ILogger logger, string stream, string group);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Trimmed {Count} acknowledged entries below {MinId}")]
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Debug, Message = "Trimmed {Count} acknowledged entries below {MinId}")]
     private static partial void LogTrimmed(ILogger logger, long count, string minId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Removed idle consumer {Consumer} from the usage group")]
+    [LoggerMessage(EventId = 3024, Level = LogLevel.Information, Message = "Removed idle consumer {Consumer} from the usage group")]
     private static partial void LogConsumerRemoved(ILogger logger, string consumer);
 }
 
