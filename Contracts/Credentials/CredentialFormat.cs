@@ -116,34 +116,15 @@ public static class CredentialFormat
         }
     }
 
-    // CRC-32 (IEEE 802.3, reflected, as zlib's crc32). System.IO.Hashing does not restore on the build machines.
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
+    // CRC-32 (IEEE 802.3, as zlib's crc32) of the ASCII body.
     private static uint Crc32(ReadOnlySpan<char> ascii)
     {
-        var crc = 0xFFFFFFFFu;
-        foreach (var c in ascii)
+        Span<byte> bytes = stackalloc byte[ascii.Length];
+        for (var i = 0; i < ascii.Length; i++)
         {
-            crc = CrcTable[(crc ^ (byte)c) & 0xFF] ^ (crc >> 8);
+            bytes[i] = (byte)ascii[i];
         }
 
-        return ~crc;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
+        return System.IO.Hashing.Crc32.HashToUInt32(bytes);
     }
 }

@@ -23,8 +23,9 @@ internal sealed record RespConnectionSettings(EndPoint EndPoint, string? Passwor
 /// No dedicated threads and no queueing to the thread pool: a request costs its Redis round trip and nothing else.
 /// </summary>
 /// <remarks>
-/// StackExchange.Redis 1.2.6 (the only version available here) hands every command to its own writer thread and every
-/// completion back to the thread pool; on two cores those thread switches were most of the gateway's CPU per request.
+/// StackExchange.Redis hands every command to its own writer thread and every completion back to the thread pool; on
+/// two cores those thread switches were most of the gateway's CPU per request (measured against 2.13: 145 against 96 µs
+/// of gateway CPU per proxied request, Gateway README).
 /// This connection speaks plain RESP2 to one endpoint (no TLS, no Sentinel: <see cref="ScriptRunner.Create"/> keeps
 /// StackExchange.Redis for those). When the connection is lost, every pending command fails with
 /// <see cref="RespConnectionException"/>, the next command reconnects, and while a reconnect attempt is not due commands

@@ -149,7 +149,7 @@ internal sealed class MultiplexerScriptRunner(IConnectionMultiplexer multiplexer
             return RespReply.Nil;
         }
 
-        // 1.2.6 does not say what a result is: an array converts to RedisResult[], anything else to a value.
+        // An array converts to RedisResult[], anything else to a value.
         RedisResult[]? items = null;
         try
         {

@@ -7,8 +7,8 @@ namespace LlmGateway.UsageWorker.Infrastructure;
 
 /// <summary>
 /// The UsageWorker's side of the usage stream (<see cref="RedisKeys.UsageStream"/>, group
-/// <see cref="RedisKeys.UsageConsumerGroup"/>). StackExchange.Redis 1.2.6 has no stream API, so every command is sent
-/// with <c>ExecuteAsync</c> and its reply parsed here.
+/// <see cref="RedisKeys.UsageConsumerGroup"/>). Commands are sent with <c>ExecuteAsync</c> and their replies parsed
+/// here: StackExchange.Redis' stream API has no <c>BLOCK</c> (it polls), and the worker's read must wait for entries.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -16,7 +16,7 @@ namespace LlmGateway.UsageWorker.Infrastructure;
 /// one socket, so a blocked read on the shared one would hold up every other command of the process (acks,
 /// credential lookups, health checks) for the whole block time; on its own connection it costs one idle socket and
 /// delivers new entries the moment they arrive, without polling. The block time is short (seconds) so that shutdown
-/// is prompt; 1.2.6 puts no timeout on asynchronous commands, so a block of any length is safe.
+/// is prompt; the reader's asynchronous timeout is set above the longest allowed block (one minute).
 /// </para>
 /// <para>Everything else (ack, claim, dead-letter, trim) uses the shared multiplexer.</para>
 /// </remarks>
@@ -289,6 +289,8 @@ internal sealed partial class UsageStream : IAsyncDisposable
                 var options = ConfigurationOptions.Parse(_readerConnectionString);
                 options.AbortOnConnectFail = false;
                 options.ClientName = "usageworker-reader";
+                // A blocked read is a command in flight: it must not time out before Redis answers it.
+                options.AsyncTimeout = Math.Max(options.AsyncTimeout, 65_000);
                 _reader = await ConnectionMultiplexer.ConnectAsync(options).ConfigureAwait(false);
             }
 

@@ -8,6 +8,16 @@ namespace LlmGateway.Gateway.Tests.Unit;
 public class CredentialTests
 {
     [Fact]
+    public void The_checksum_is_zlibs_crc32_so_every_key_ever_issued_stays_valid()
+    {
+        // Computed independently: Python's zlib.crc32 of the first 51 characters, in base62, six digits.
+        const string Known = "lgw_key_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg1T7Nun";
+        Assert.True(CredentialFormat.TryParse(Known, out var kind));
+        Assert.Equal(CredentialKind.ApiKey, kind);
+        Assert.False(CredentialFormat.TryParse(Known[..^1] + "m", out _));
+    }
+
+    [Fact]
     public void Hash_hex_is_the_contract_hash()
     {
         var secret = CredentialFormat.Generate(CredentialKind.ApiKey);
