@@ -116,6 +116,10 @@ if (run)
     builder.Services.AddHostedService<CrashedServiceRestarter>();
 }
 
+// Both price tokens: one table for the budget reservations and the recorded cost.
+gateway.WithConfigurationSection(builder.Configuration, "Pricing");
+usageWorker.WithConfigurationSection(builder.Configuration, "Pricing");
+
 builder.AddKubernetesPublishing();
 
 builder.Build().Run();

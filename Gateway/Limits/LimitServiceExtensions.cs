@@ -15,9 +15,7 @@ internal static class LimitServiceExtensions
     {
         services.AddOptions<LimitOptions>().BindConfiguration(LimitOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LimitOptions>, LimitOptionsValidator>());
-        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.SectionName).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>());
-        services.TryAddSingleton(provider => PriceTable.Create(provider.GetRequiredService<IOptions<PricingOptions>>().Value));
+        services.AddPricing();
 
         services.AddSingleton<LimitPlanner>();
         services.AddSingleton<RedisLimitStore>();

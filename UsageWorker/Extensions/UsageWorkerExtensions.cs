@@ -29,12 +29,9 @@ internal static class UsageWorkerExtensions
         var services = builder.Services;
         services.AddOptions<UsageWorkerOptions>().BindConfiguration(UsageWorkerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName);
-        services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.SectionName);
-        services.AddSingleton<IValidateOptions<PricingOptions>, PricingOptionsValidator>();
-        services.AddOptions<PricingOptions>().ValidateOnStart();
+        services.AddPricing();
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddSingleton(provider => PriceTable.Create(provider.GetRequiredService<IOptions<PricingOptions>>().Value));
         services.AddSingleton<UsageEventParser>();
         services.AddSingleton<UsageWorkerMetrics>();
         services.AddSingleton(provider => new UsageStream(

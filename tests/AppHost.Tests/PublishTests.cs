@@ -39,6 +39,24 @@ public sealed class PublishTests : IDisposable
     }
 
     [Fact]
+    public async Task The_price_table_is_stated_once_and_given_alike_to_the_gateway_and_the_usage_worker()
+    {
+        var path = Path.Combine(_output, "priced-manifest.json");
+        await PublishAsync("manifest", path, "--Pricing:Models:acme-large:Input", "3", "--Pricing:Models:acme-large:Output", "15");
+
+        using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        var resources = manifest.RootElement.GetProperty("resources");
+        foreach (var service in new[] { "gateway", "usageworker" })
+        {
+            var env = resources.GetProperty(service).GetProperty("env");
+            Assert.Equal("3", env.GetProperty("Pricing__Models__acme-large__Input").GetString());
+            Assert.Equal("15", env.GetProperty("Pricing__Models__acme-large__Output").GetString());
+        }
+
+        Assert.False(resources.GetProperty("tokenservice").GetProperty("env").TryGetProperty("Pricing__Models__acme-large__Input", out _));
+    }
+
+    [Fact]
     public async Task The_kubernetes_folder_renders_with_kustomize_into_probed_deployments_that_reference_secrets_by_name()
     {
         var folder = Path.Combine(_output, "k8s");
