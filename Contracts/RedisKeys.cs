@@ -61,6 +61,18 @@ public static class RedisKeys
     /// </summary>
     public const string BudgetSpentRebuilt = "lgw:budget:rebuilt";
 
+    /// <summary>
+    /// When the day and month <see cref="BudgetSpent"/> counters of <paramref name="at"/> expire (Unix seconds): a day's
+    /// counter outlives its day by one day, a month's its month by one day, so a request settled just after midnight
+    /// still finds the counter it was admitted against. The Gateway's settlement and the UsageWorker's rebuild use it.
+    /// </summary>
+    public static (long Day, long Month) BudgetPeriodExpiry(DateTimeOffset at)
+    {
+        var utc = at.UtcDateTime;
+        return (new DateTimeOffset(utc.Date, TimeSpan.Zero).AddDays(2).ToUnixTimeSeconds(),
+            new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).AddDays(1).ToUnixTimeSeconds());
+    }
+
     /// <summary><c>total</c>, <c>d:yyyy-MM-dd</c> or <c>m:yyyy-MM</c> (UTC) for a budget period name.</summary>
     public static string BudgetPeriodKey(string? period, DateTimeOffset at) => period switch
     {

@@ -155,10 +155,7 @@ internal static class SpendKeys
     {
         var day = RedisKeys.BudgetPeriodKey("daily", at);
         var month = RedisKeys.BudgetPeriodKey("monthly", at);
-        var utc = at.UtcDateTime;
-        // As the UsageWorker's rebuild: a day's counter outlives its day by one, a month's its month by one day.
-        var dayExpiry = new DateTimeOffset(utc.Date, TimeSpan.Zero).AddDays(2).ToUnixTimeSeconds();
-        var monthExpiry = new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).AddDays(1).ToUnixTimeSeconds();
+        var (dayExpiry, monthExpiry) = RedisKeys.BudgetPeriodExpiry(at);
 
         var scopes = 2 + profile.AncestorIds.Count;
         var keys = new string[scopes * 3];

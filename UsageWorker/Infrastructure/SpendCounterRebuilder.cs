@@ -89,9 +89,7 @@ internal sealed partial class SpendCounterRebuilder(
 
         var dayKey = RedisKeys.BudgetPeriodKey("daily", cutoff);
         var monthKey = RedisKeys.BudgetPeriodKey("monthly", cutoff);
-        var utc = cutoff.UtcDateTime;
-        var dayExpiry = new DateTimeOffset(utc.Date, TimeSpan.Zero).AddDays(2).ToUnixTimeSeconds();
-        var monthExpiry = new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1).AddDays(1).ToUnixTimeSeconds();
+        var (dayExpiry, monthExpiry) = RedisKeys.BudgetPeriodExpiry(cutoff);
 
         var keys = new List<RedisKey> { RedisKeys.BudgetSpentRebuilt };
         var values = new List<RedisValue>
