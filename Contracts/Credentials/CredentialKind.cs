@@ -23,3 +23,37 @@ public enum CredentialKind
     [JsonStringEnumMemberName("admin_key")]
     AdminKey,
 }
+
+/// <summary>
+/// The one spelling of <see cref="CredentialKind"/> outside JSON serialization: usage events, SQL, logs, messages
+/// (the same snake_case names as the <see cref="JsonStringEnumMemberNameAttribute"/>s above).
+/// </summary>
+public static class CredentialKindNames
+{
+    public static string Of(CredentialKind kind) => kind switch
+    {
+        CredentialKind.ApiKey => "api_key",
+        CredentialKind.AgentToken => "agent_token",
+        CredentialKind.DeviceToken => "device_token",
+        CredentialKind.AdminKey => "admin_key",
+        _ => "unknown",
+    };
+
+    public static bool TryParse(string? name, out CredentialKind kind)
+    {
+        foreach (var candidate in Enum.GetValues<CredentialKind>())
+        {
+            if (Of(candidate) == name)
+            {
+                kind = candidate;
+                return true;
+            }
+        }
+
+        kind = default;
+        return false;
+    }
+
+    public static CredentialKind Parse(string name) =>
+        TryParse(name, out var kind) ? kind : throw new FormatException($"Unknown credential kind '{name}'.");
+}

@@ -47,16 +47,3 @@ internal sealed class CredentialKindJsonConverter : JsonConverter<CredentialKind
     public override void Write(Utf8JsonWriter writer, CredentialKind value, JsonSerializerOptions options) =>
         writer.WriteStringValue(CredentialKindNames.Of(value));
 }
-
-/// <summary>The spelling of <see cref="CredentialKind"/> in usage events and logs.</summary>
-internal static class CredentialKindNames
-{
-    public static string Of(CredentialKind kind) => kind switch
-    {
-        CredentialKind.ApiKey => "api_key",
-        CredentialKind.AgentToken => "agent_token",
-        CredentialKind.DeviceToken => "device_token",
-        CredentialKind.AdminKey => "admin_key",
-        _ => "unknown",
-    };
-}

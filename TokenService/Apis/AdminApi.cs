@@ -128,7 +128,7 @@ public static class AdminApi
 
         var stored = await services.Store.CreateAsync(credential, Audit(services, caller, "credential.create", credential.Id, new
         {
-            kind = KindNames.Of(kind),
+            kind = CredentialKindNames.Of(kind),
             hint = credential.Hint,
             name = credential.Name,
             owner = credential.Owner,
@@ -160,7 +160,7 @@ public static class AdminApi
         CredentialKind? kind = null;
         if (query["kind"].LastOrDefault() is { } kindText)
         {
-            if (!KindNames.TryParse(kindText, out var parsed))
+            if (!CredentialKindNames.TryParse(kindText, out var parsed))
             {
                 return ApiError.InvalidRequest($"kind must be one of api_key, agent_token, device_token, admin_key (got \"{kindText}\").");
             }

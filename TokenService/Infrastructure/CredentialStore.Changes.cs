@@ -323,7 +323,7 @@ public sealed partial class CredentialStore
             """, connection, transaction);
         Text(command, "id", c.Id);
         Text(command, "hash", c.Hash);
-        Text(command, "kind", KindNames.Of(c.Kind));
+        Text(command, "kind", CredentialKindNames.Of(c.Kind));
         Text(command, "hint", c.Hint);
         Text(command, "name", c.Name);
         command.Parameters.Add(new NpgsqlParameter("external", NpgsqlDbType.Boolean) { Value = c.External });

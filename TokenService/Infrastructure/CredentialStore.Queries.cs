@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Model;
 using Npgsql;
 
@@ -16,7 +17,7 @@ public sealed partial class CredentialStore
         if (filter.Kind is { } kind)
         {
             sql.Append(" AND c.kind = @kind");
-            Text(command, "kind", KindNames.Of(kind));
+            Text(command, "kind", CredentialKindNames.Of(kind));
         }
 
         if (filter.OwnerType is { } ownerType)

@@ -100,7 +100,7 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
     {
         Id = r.GetString(0),
         Hash = r.GetString(1),
-        Kind = KindNames.Parse(r.GetString(2)),
+        Kind = CredentialKindNames.Parse(r.GetString(2)),
         Hint = r.GetString(3),
         Name = NullableString(r, 4),
         External = r.GetBoolean(5),
@@ -151,7 +151,7 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
             ancestors.Add(new CredentialAncestor
             {
                 Id = row[0].GetString()!,
-                Kind = KindNames.Parse(row[1].GetString()!),
+                Kind = CredentialKindNames.Parse(row[1].GetString()!),
                 Limits = new CredentialLimits
                 {
                     RequestsPerMinute = Int(row[2]),

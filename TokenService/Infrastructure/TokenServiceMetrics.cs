@@ -24,7 +24,7 @@ public sealed class TokenServiceMetrics
     }
 
     public void Issued(CredentialKind kind, string via) =>
-        _issued.Add(1, new KeyValuePair<string, object?>("kind", KindNames.Of(kind)), new KeyValuePair<string, object?>("via", via));
+        _issued.Add(1, new KeyValuePair<string, object?>("kind", CredentialKindNames.Of(kind)), new KeyValuePair<string, object?>("via", via));
 
     public void Revoked(int count)
     {
