@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 
@@ -13,8 +14,12 @@ namespace LlmGateway.AdminUi.Extensions;
 public static class AdminUiExtensions
 {
     /// <summary>Everything the admin UI needs besides the service defaults: options, sessions, pages, API clients.</summary>
-    public static IHostApplicationBuilder AddAdminUi(this IHostApplicationBuilder builder)
+    public static WebApplicationBuilder AddAdminUi(this WebApplicationBuilder builder)
     {
+        // The stylesheet and script (and their precompressed copies) are served from the build output's static web
+        // assets manifest in every environment: Aspire runs the project with `dotnet run --no-launch-profile`, which
+        // is Production without a publish folder. A published app has no manifest and serves its wwwroot.
+        builder.WebHost.UseStaticWebAssets();
         var services = builder.Services;
         services.AddOptions<AdminUiOptions>().BindConfiguration(AdminUiOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdminUiOptions>, AdminUiOptionsValidation>();
@@ -55,6 +60,7 @@ public static class AdminUiExtensions
             pages.Conventions.ConfigureFilter(new SessionRejectedFilter());
         });
 
+        services.TryAddSingleton(TimeProvider.System);
         services.AddHttpContextAccessor();
         services.AddTransient<ApiCredentialHandler>();
         AddApiClient<TokenServiceClient>(services);

@@ -63,13 +63,11 @@ public sealed record CredentialQuery(
     int Limit = 50,
     string? AfterId = null);
 
-/// <summary>The filters of <c>GET /admin/audit</c>; null means "any".</summary>
+/// <summary>The filters of <c>GET /admin/audit</c> (it has none by time); null means "any".</summary>
 public sealed record AuditQuery(
     string? Action = null,
     string? Target = null,
     string? ActorId = null,
-    DateTimeOffset? From = null,
-    DateTimeOffset? To = null,
     int Limit = 50,
     string? AfterId = null);
 
