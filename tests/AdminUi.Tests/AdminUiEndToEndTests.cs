@@ -157,11 +157,19 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
 
         Step("usage and csv");
 
-        // Revoke, with a confirmation page; the gateway refuses the key from then on.
+        // An agent token minted from the key appears in its lineage, and in the list of agent tokens.
+        var agentToken = await MintAgentTokenAsync(gateway, secret, "e2e-agent");
+        await page.GotoAsync($"/keys/{keyId}");
+        await Expect(page.Locator("section[aria-labelledby='lineage-title']")).ToContainTextAsync("e2e-agent");
+        await page.GotoAsync("/keys?kind=agent_token&owner_id=acme-e2e");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "e2e-agent" })).ToBeVisibleAsync();
+
+        // Revoke, with a confirmation page; the gateway refuses the key (and what was minted from it) from then on.
         await page.GotoAsync($"/keys/{keyId}");
         await page.GetByRole(AriaRole.Link, new() { Name = "Revoke…" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Revoke {name}?" })).ToBeVisibleAsync();
         await ShotAsync(page, "key-revoke");
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("1 active token(s) minted from it are revoked with it");
         await page.GetByLabel("Reason (optional, kept in the audit log)").FillAsync("e2e test");
         await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Revoke ") }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("revoked");
@@ -171,6 +179,11 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
             using var reply = await CallModelAsync(gateway, secret);
             return reply.StatusCode == HttpStatusCode.Unauthorized;
         }, "the gateway to refuse the revoked key");
+        using (var minted = await CallModelAsync(gateway, agentToken))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, minted.StatusCode);
+        }
+
         Step("revoked");
 
         // The audit log has both changes, found by target and by action.
@@ -196,6 +209,43 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         await otherPage.GetByLabel("Admin key").FillAsync(apiKey);
         await otherPage.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(otherPage.GetByRole(AriaRole.Alert)).ToContainTextAsync("not an admin key");
+    }
+
+    [Fact]
+    public async Task A_session_whose_admin_key_is_revoked_ends_with_a_message()
+    {
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/signin");
+        await SignInAsync(page);
+
+        // An admin creates a second admin key in the UI; another person signs in with it.
+        await page.GotoAsync("/keys/new");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("second admin");
+        await page.GetByLabel("Kind").SelectOptionAsync("admin_key");
+        await page.GetByLabel("Owner id").FillAsync("ops");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var adminKey = await page.GetByLabel("New key").InputValueAsync();
+        var keyId = Regex.Match(page.Url, "/keys/([^/?#]+)$").Groups[1].Value;
+
+        await using var second = await fixture.NewContextAsync();
+        var secondPage = await second.NewPageAsync();
+        await secondPage.GotoAsync("/signin");
+        await secondPage.GetByLabel("Admin key").FillAsync(adminKey);
+        await secondPage.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(secondPage.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+
+        // The first admin revokes it: the second session's next page is the sign-in page, saying why.
+        await page.GotoAsync($"/keys/{keyId}/revoke");
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Revoke ") }).ClickAsync();
+        await Expect(page.Locator("h1 .status")).ToHaveTextAsync("revoked");
+        await WaitUntilAsync(async () =>
+        {
+            await secondPage.GotoAsync("/keys");
+            return secondPage.Url.Contains("/signin", StringComparison.Ordinal);
+        }, "the revoked admin key's session to end");
+        await Expect(secondPage.GetByRole(AriaRole.Status)).ToContainTextAsync("Your session ended");
+        await ShotAsync(secondPage, "signin-session-ended");
     }
 
     [Fact]
@@ -306,6 +356,17 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         reply.EnsureSuccessStatusCode();
         var body = await reply.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
         return body.GetProperty("secret").GetString()!;
+    }
+
+    private static async Task<string> MintAgentTokenAsync(HttpClient gateway, string key, string agent)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/tokens");
+        request.Headers.Add("x-api-key", key);
+        request.Content = JsonContent.Create(new { ttl = "1h", agent_name = agent });
+        using var reply = await gateway.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        var body = await reply.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return body.GetProperty("token").GetString()!;
     }
 
     /// <summary>Waits for something that happens asynchronously (a usage row written, a revocation applied).</summary>

@@ -76,9 +76,9 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
                 buckets.Select(b => new ChartPoint(b.Label, (double)b.Totals.CostUsd, Display.Usd(b.Totals.CostUsd))).ToList(), v => Display.Usd((decimal)v));
         }
 
-        ByModel = Ranked(await byModel, "chart-by-model", "Requests by model", "Model", "model", static v => v);
+        ByModel = Ranked(await byModel, "chart-by-model", "Requests by model", "Model", "model", v => Filtered(model: v));
         ByCredential = Ranked(await byCredential, "chart-by-credential", "Requests by credential", "Credential", "credential_id", static v => "/keys/" + Uri.EscapeDataString(v));
-        ByAgent = Ranked(await byAgent, "chart-by-agent", "Requests by agent", "Agent", "agent_name", static _ => null);
+        ByAgent = Ranked(await byAgent, "chart-by-agent", "Requests by agent", "Agent", "agent_name", v => Filtered(agent: v));
     }
 
     /// <summary>
@@ -119,6 +119,16 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
             ["group_by"] = groupBy,
             ["what"] = what,
         }.Where(p => !string.IsNullOrEmpty(p.Value))).ToUriComponent() is { Length: > 0 } query ? "/usage" + query : "/usage";
+
+    /// <summary>This page for the same period, narrowed to one model or agent.</summary>
+    private string Filtered(string? model = null, string? agent = null) =>
+        "/usage" + QueryString.Create(new Dictionary<string, string?>
+        {
+            ["period"] = SelectedPeriod,
+            ["credential_id"] = Clean(CredentialId),
+            ["model"] = model ?? Clean(ModelName),
+            ["agent_name"] = agent ?? Clean(AgentName),
+        }.Where(p => !string.IsNullOrEmpty(p.Value))).ToUriComponent();
 
     private UsageRange RangeOf(string period)
     {
