@@ -19,14 +19,14 @@ public sealed class ColumnChart
     public const double Bottom = 28;
     private const int MaxXLabels = 8;
 
-    public ColumnChart(string id, string title, string valueHeading, IReadOnlyList<ChartPoint> points, Func<double, string> axisText)
+    public ColumnChart(string id, string title, string valueHeading, IReadOnlyList<ChartPoint> points, Func<double, string> axisText, bool integral = false)
     {
         Id = id;
         Title = title;
         ValueHeading = valueHeading;
         Points = points;
         AxisText = axisText;
-        Scale = ChartScale.For(points.Count == 0 ? 0 : points.Max(p => p.Value));
+        Scale = ChartScale.For(points.Count == 0 ? 0 : points.Max(p => p.Value), integral: integral);
     }
 
     public string Id { get; }

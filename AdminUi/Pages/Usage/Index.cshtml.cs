@@ -37,6 +37,7 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
     [BindProperty(SupportsGet = true, Name = "credential_id")] public string? CredentialId { get; set; }
     [BindProperty(SupportsGet = true, Name = "model")] public string? ModelName { get; set; }
     [BindProperty(SupportsGet = true, Name = "agent_name")] public string? AgentName { get; set; }
+    [BindProperty(SupportsGet = true, Name = "device_id")] public string? DeviceId { get; set; }
     [BindProperty(SupportsGet = true, Name = "group_by")] public string? GroupBy { get; set; }
 
     public string SelectedPeriod => Periods.Any(p => p.Value == Period) ? Period! : "24h";
@@ -52,7 +53,7 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
     public RankedView? ByCredential { get; private set; }
     public RankedView? ByAgent { get; private set; }
 
-    public UsageFilter Filter => new(CredentialId: Clean(CredentialId), Model: Clean(ModelName), AgentName: Clean(AgentName));
+    public UsageFilter Filter => new(CredentialId: Clean(CredentialId), Model: Clean(ModelName), AgentName: Clean(AgentName), DeviceId: Clean(DeviceId));
 
     public async Task OnGetAsync(CancellationToken ct)
     {
@@ -69,9 +70,9 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
             Totals = report.Totals;
             var buckets = Buckets(report);
             RequestsChart = new ColumnChart("chart-requests", "Requests", "Requests",
-                buckets.Select(b => new ChartPoint(b.Label, b.Totals.Requests, Display.Number(b.Totals.Requests))).ToList(), v => Display.Number((long)v));
+                buckets.Select(b => new ChartPoint(b.Label, b.Totals.Requests, Display.Number(b.Totals.Requests))).ToList(), v => Display.Number((long)v), integral: true);
             TokensChart = new ColumnChart("chart-tokens", "Tokens (input, output and cache)", "Tokens",
-                buckets.Select(b => new ChartPoint(b.Label, b.Totals.Tokens, Display.Number(b.Totals.Tokens))).ToList(), v => Display.Number((long)v));
+                buckets.Select(b => new ChartPoint(b.Label, b.Totals.Tokens, Display.Number(b.Totals.Tokens))).ToList(), v => Display.Number((long)v), integral: true);
             CostChart = new ColumnChart("chart-cost", "Cost (USD)", "Cost",
                 buckets.Select(b => new ChartPoint(b.Label, (double)b.Totals.CostUsd, Display.Usd(b.Totals.CostUsd))).ToList(), v => Display.Usd((decimal)v));
         }
@@ -116,6 +117,7 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
             ["credential_id"] = Clean(CredentialId),
             ["model"] = Clean(ModelName),
             ["agent_name"] = Clean(AgentName),
+            ["device_id"] = Clean(DeviceId),
             ["group_by"] = groupBy,
             ["what"] = what,
         }.Where(p => !string.IsNullOrEmpty(p.Value))).ToUriComponent() is { Length: > 0 } query ? "/usage" + query : "/usage";
@@ -128,6 +130,7 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
             ["credential_id"] = Clean(CredentialId),
             ["model"] = model ?? Clean(ModelName),
             ["agent_name"] = agent ?? Clean(AgentName),
+            ["device_id"] = Clean(DeviceId),
         }.Where(p => !string.IsNullOrEmpty(p.Value))).ToUriComponent();
 
     private UsageRange RangeOf(string period)
