@@ -157,6 +157,21 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
 
         Step("usage and csv");
 
+        // Narrow its model allowlist: the gateway refuses another model from then on, and still serves the allowed one.
+        await page.GotoAsync($"/keys/{keyId}/edit");
+        await page.GetByLabel("Models").FillAsync("claude-sonnet-*");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.Locator("section[aria-labelledby='details-title']")).ToContainTextAsync("claude-sonnet-*");
+        await WaitUntilAsync(async () =>
+        {
+            using var reply = await CallModelAsync(gateway, secret, "claude-opus-4-1");
+            return reply.StatusCode == HttpStatusCode.Forbidden;
+        }, "the gateway to refuse a model outside the new allowlist");
+        using (var allowed = await CallModelAsync(gateway, secret))
+        {
+            Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        }
+
         // An agent token minted from the key appears in its lineage, and in the list of agent tokens.
         var agentToken = await MintAgentTokenAsync(gateway, secret, "e2e-agent");
         await page.GotoAsync($"/keys/{keyId}");
@@ -338,12 +353,12 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
     private static async Task ShotAsync(IPage page, string name) =>
         await page.ScreenshotAsync(new() { Path = Path.Combine(AdminUiApp.ScreenshotDirectory, name + ".png"), FullPage = true });
 
-    private static async Task<HttpResponseMessage> CallModelAsync(HttpClient gateway, string key)
+    private static async Task<HttpResponseMessage> CallModelAsync(HttpClient gateway, string key, string model = "claude-sonnet-4-5")
     {
         using var message = new HttpRequestMessage(HttpMethod.Post, "/v1/messages");
         message.Headers.Add("x-api-key", key);
         message.Headers.Add("anthropic-version", "2023-06-01");
-        message.Content = JsonContent.Create(new { model = "claude-sonnet-4-5", max_tokens = 16, messages = new[] { new { role = "user", content = "hello" } } });
+        message.Content = JsonContent.Create(new { model, max_tokens = 16, messages = new[] { new { role = "user", content = "hello" } } });
         return await gateway.SendAsync(message);
     }
 
