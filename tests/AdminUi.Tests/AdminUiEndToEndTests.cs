@@ -208,9 +208,16 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         await Expect(audit).ToContainTextAsync("credential.update");
         await Expect(audit).ToContainTextAsync("credential.revoke");
         await ShotAsync(page, "audit");
-        await page.GotoAsync($"/audit?target={keyId}&action=credential.revoke");
+        var actor = await audit.Locator("tbody tr").First.Locator("td:nth-child(2) code").TextContentAsync();
+        await page.GetByLabel("Action").FillAsync("credential.revoke");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("action=credential.revoke"));
         await Expect(audit.Locator("tbody tr")).ToHaveCountAsync(1);
         await Expect(audit).ToContainTextAsync("e2e test");
+        await page.GotoAsync($"/audit?target={keyId}&actor_id={actor}");
+        await Expect(audit.Locator("tbody tr")).ToHaveCountAsync(4); // create, two updates, revoke
+        await page.GotoAsync($"/audit?target={keyId}&actor_id=cred_someone_else");
+        await Expect(page.GetByText("No audit entries match these filters.")).ToBeVisibleAsync();
         var future = DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture);
         await page.GotoAsync($"/audit?target={keyId}&from={future}");
         await Expect(page.GetByText("No audit entries match these filters.")).ToBeVisibleAsync();
