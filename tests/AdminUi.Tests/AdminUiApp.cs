@@ -51,7 +51,8 @@ public sealed class AdminUiApp : IAsyncLifetime
         };
         context.Console += (_, message) =>
         {
-            if (message.Type == "error")
+            // A page answered 401/404 on purpose logs "Failed to load resource"; its assets are watched above.
+            if (message.Type == "error" && !message.Text.StartsWith("Failed to load resource", StringComparison.Ordinal))
             {
                 BrowserProblems.Enqueue("console: " + message.Text);
             }

@@ -54,6 +54,7 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
             Assert.Equal(400, forged.Status);
         }
 
+        AssertNoBrowserProblems();
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
         await page.GotoAsync("/keys");
@@ -115,6 +116,7 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         // Edit its limits: the detail page shows them as the gateway enforces them.
         await page.GotoAsync($"/keys/{keyId}/edit");
         await page.GetByLabel("Requests per minute").FillAsync("987");
+        await ShotAsync(page, "key-edit");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("saved", new() { IgnoreCase = true });
         await Expect(page.Locator("#limits-title + *, section[aria-labelledby='limits-title']").First).ToContainTextAsync("987");
@@ -231,6 +233,7 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         await otherPage.GetByLabel("Admin key").FillAsync(apiKey);
         await otherPage.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Expect(otherPage.GetByRole(AriaRole.Alert)).ToContainTextAsync("not an admin key");
+        AssertNoBrowserProblems();
     }
 
     [Fact]
@@ -348,7 +351,13 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
             Assert.True(overflow <= 1, $"{path} is {overflow}px wider than a phone screen");
             await ShotAsync(phonePage, "phone" + path.Replace('/', '-'));
         }
+
+        AssertNoBrowserProblems();
     }
+
+    /// <summary>No asset failed to load, no script error, no content-security-policy violation in any page so far.</summary>
+    private void AssertNoBrowserProblems() =>
+        Assert.True(fixture.BrowserProblems.IsEmpty, "In the browser: " + string.Join("\n", fixture.BrowserProblems));
 
     private async Task SignInAsync(IPage page)
     {
