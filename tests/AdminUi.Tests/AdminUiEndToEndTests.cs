@@ -337,6 +337,8 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
                 .concat([...document.querySelectorAll('table')].filter(t => !t.querySelector('th')).map(() => 'table'))
                 """);
             Assert.True(unlabelled.Length == 0, $"{path}: {string.Join(", ", unlabelled)}");
+            var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+            Assert.True(overflow <= 1, $"{path} is {overflow}px wider than a 1280px window");
         }
 
         // On a phone the pages fit the width: tables scroll inside their own box.
