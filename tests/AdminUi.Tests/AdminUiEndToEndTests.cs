@@ -135,6 +135,8 @@ public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutput
         Assert.Contains(heights, h => h > 10);
         await Expect(page.Locator("#chart-requests svg text").First).ToBeAttachedAsync();
         await Expect(page.Locator("#chart-by-credential-table")).ToContainTextAsync(keyId);
+        await Expect(page.Locator("#chart-by-credential-table")).ToContainTextAsync(name);
+        await Expect(page.Locator("#chart-by-credential svg")).ToContainTextAsync(name);
         await Expect(page.Locator("#chart-by-model-table")).ToContainTextAsync("claude-sonnet-4-5");
         var chartTable = page.Locator("#chart-requests details");
         await chartTable.Locator("summary").ClickAsync();

@@ -11,7 +11,7 @@ namespace LlmGateway.AdminUi.Pages.Usage;
 /// usage report per view from the UsageWorker, drawn as SVG with the table behind each chart, and the same reports
 /// (or every request) as CSV.
 /// </summary>
-public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPageModel
+public sealed class UsageModel(UsageClient usage, TokenServiceClient tokenService, TimeProvider time) : AdminPageModel
 {
     /// <summary>The periods of the picker: how far back, and the bucket size that keeps a chart readable.</summary>
     public static readonly (string Value, string Label, TimeSpan Span, string Granularity)[] Periods =
@@ -79,6 +79,10 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
 
         ByModel = Ranked(await byModel, "chart-by-model", "Requests by model", "Model", "model", v => Filtered(model: v));
         ByCredential = Ranked(await byCredential, "chart-by-credential", "Requests by credential", "Credential", "credential_id", static v => "/keys/" + Uri.EscapeDataString(v));
+        if (ByCredential is not null)
+        {
+            ByCredential = await NamedAsync(ByCredential, ct);
+        }
         ByAgent = Ranked(await byAgent, "chart-by-agent", "Requests by agent", "Agent", "agent_name", v => Filtered(agent: v));
     }
 
@@ -121,6 +125,21 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
             ["group_by"] = groupBy,
             ["what"] = what,
         }.Where(p => !string.IsNullOrEmpty(p.Value))).ToUriComponent() is { Length: > 0 } query ? "/usage" + query : "/usage";
+
+    /// <summary>
+    /// The charted credentials with their names (one read each, at most <see cref="MaxRanked"/>): an id alone says little
+    /// to an operator. A credential that cannot be read keeps its id.
+    /// </summary>
+    private async Task<RankedView> NamedAsync(RankedView view, CancellationToken ct)
+    {
+        var ids = view.Rows.Take(MaxRanked).Select(r => r.Group).Where(id => id.Length > 0).ToList();
+        var reads = await Task.WhenAll(ids.Select(id => tokenService.GetCredentialAsync(id, ct)));
+        var names = reads.Where(r => r.Ok).ToDictionary(r => r.Value!.Id, r => r.Value!.Name ?? r.Value!.AgentName ?? r.Value!.Hint);
+        var rows = view.Rows.Select(r => names.TryGetValue(r.Group, out var name) ? r with { Name = name } : r).ToList();
+        var chart = new RankingChart(view.Chart.Id, view.Chart.Title, view.Chart.Points
+            .Select(p => names.TryGetValue(p.Label, out var name) ? p with { Label = name } : p).ToList());
+        return view with { Chart = chart, Rows = rows };
+    }
 
     /// <summary>This page for the same period, narrowed to one model or agent.</summary>
     private string Filtered(string? model = null, string? agent = null) =>
@@ -179,4 +198,5 @@ public sealed class UsageModel(UsageClient usage, TimeProvider time) : AdminPage
 /// <summary>A ranking chart and every row behind it.</summary>
 public sealed record RankedView(RankingChart Chart, string Heading, IReadOnlyList<RankedRow> Rows);
 
-public sealed record RankedRow(string Group, UsageTotals Totals, string? Href);
+/// <param name="Name">What the group is called when that is not its value (a credential's name).</param>
+public sealed record RankedRow(string Group, UsageTotals Totals, string? Href, string? Name = null);
