@@ -107,7 +107,6 @@ builder.AddProject<Projects.AdminUi>("adminui")
     .WithReference(gateway).WaitFor(gateway, Patient)
     .WithReference(tokenService)
     .WithReference(usageWorker)
-    .WithEnvironment("Admin__BootstrapKey", adminKey)
     .WithHttpHealthCheck("/health");
 
 if (run)
