@@ -234,6 +234,31 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
         Assert.Equal("rate_limit_exceeded", body.GetProperty("code").GetString());
     }
 
+    [Fact]
+    public async Task The_model_list_answers_in_openai_shape_to_openai_clients()
+    {
+        var (secret, _) = await app.CreateCredentialAsync(models: ["claude-haiku-*"]);
+        var client = new OpenAI.Models.OpenAIModelClient(new ApiKeyCredential(secret),
+            new OpenAIClientOptions { Endpoint = new Uri(app.Gateway, "/v1"), RetryPolicy = new ClientRetryPolicy(0) });
+        var models = (await client.GetModelsAsync()).Value;
+        Assert.NotEmpty(models);
+        Assert.All(models, model =>
+        {
+            Assert.StartsWith("claude-haiku-", model.Id);
+            Assert.Equal("anthropic", model.OwnedBy);
+            Assert.True(model.CreatedAt > DateTimeOffset.FromUnixTimeSeconds(0));
+        });
+
+        // Anthropic clients (anthropic-version) keep Anthropic's page.
+        var anthropic = await app.Sdk(secret).Models.List(new() { Limit = 1000 });
+        Assert.Equal(models.Select(m => m.Id), anthropic.Items.Select(m => m.ID));
+
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => new OpenAI.Models.OpenAIModelClient(new ApiKeyCredential("nope"),
+            new OpenAIClientOptions { Endpoint = new Uri(app.Gateway, "/v1"), RetryPolicy = new ClientRetryPolicy(0) }).GetModelsAsync());
+        Assert.Equal(401, refused.Status);
+        Assert.Equal("invalid_api_key", (await ErrorAsync(refused)).GetProperty("code").GetString());
+    }
+
     private static Task<JsonElement> ErrorAsync(ClientResultException error)
     {
         var json = JsonDocument.Parse(error.GetRawResponse()!.Content.ToString()).RootElement;
