@@ -22,12 +22,17 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
 {
     private const string Model = "claude-sonnet-4-5-20250929";
 
-    private ChatClient Chat(string secret, string? tag = null, string model = Model)
+    private ChatClient Chat(string secret, string? tag = null, string model = Model, params (string Name, string Value)[] headers)
     {
         var options = new OpenAIClientOptions { Endpoint = new Uri(app.Gateway, "/v1"), RetryPolicy = new ClientRetryPolicy(0) };
         if (tag is not null)
         {
             options.AddPolicy(new SetHeader("x-sim-request-tag", tag), PipelinePosition.PerCall);
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            options.AddPolicy(new SetHeader(name, value), PipelinePosition.PerCall);
         }
 
         return new ChatClient(model, new ApiKeyCredential(secret), options);
@@ -257,6 +262,54 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
             new OpenAIClientOptions { Endpoint = new Uri(app.Gateway, "/v1"), RetryPolicy = new ClientRetryPolicy(0) }).GetModelsAsync());
         Assert.Equal(401, refused.Status);
         Assert.Equal("invalid_api_key", (await ErrorAsync(refused)).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Upstream_errors_and_cut_streams_reach_the_caller_in_openai_shape()
+    {
+        var (secret, projection) = await app.CreateCredentialAsync();
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Chat(secret, headers: ("x-sim-status", "403")).CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(403, refused.Status);
+        Assert.Equal("permission_error", (await ErrorAsync(refused)).GetProperty("type").GetString());
+        Assert.Equal("403", (await LatestUsageAsync(projection.Id))["status"]);
+
+        // A stream the upstream cuts after a few events: the client holds the chunks so far and never gets a finish
+        // reason. (The .NET SDK ends such a stream quietly: it does not raise on the in-band error frame that the Python
+        // and Node SDKs raise on; the next test checks the frame itself.)
+        var received = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in Chat(secret, headers: ("x-sim-cut-after", "4")).CompleteChatStreamingAsync([new UserChatMessage("one two three")]))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                received.Append(part.Text);
+            }
+
+            finish = update.FinishReason ?? finish;
+        }
+
+        Assert.NotEmpty(received.ToString());
+        Assert.NotEqual("one two three one two three one two three one two three", received.ToString());
+        Assert.Null(finish);
+    }
+
+    [Fact]
+    public async Task A_cut_stream_ends_with_an_openai_error_frame()
+    {
+        var (secret, _) = await app.CreateCredentialAsync();
+        using var http = app.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"{{Model}}","stream":true,"messages":[{"role":"user","content":"one two three"}]}""", Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        request.Headers.TryAddWithoutValidation("x-sim-cut-after", "4");
+        using var response = await http.SendAsync(request);
+        var frames = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain("data: [DONE]", frames);
+        using var last = JsonDocument.Parse(frames[^1]["data: ".Length..]);
+        Assert.Equal("server_error", last.RootElement.GetProperty("error").GetProperty("type").GetString());
     }
 
     private static Task<JsonElement> ErrorAsync(ClientResultException error)
