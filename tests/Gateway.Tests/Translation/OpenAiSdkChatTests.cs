@@ -312,6 +312,34 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
         Assert.Equal("server_error", last.RootElement.GetProperty("error").GetProperty("type").GetString());
     }
 
+    [Theory]
+    [InlineData(null, "application/json", HttpStatusCode.Unauthorized, "authentication_error")]
+    [InlineData("key", "text/plain", HttpStatusCode.UnsupportedMediaType, "invalid_request_error")]
+    [InlineData("key", "application/json", HttpStatusCode.Forbidden, "permission_error")]
+    public async Task The_gateways_own_refusals_are_in_openai_shape(string? key, string contentType, HttpStatusCode status, string type)
+    {
+        var (secret, _) = await app.CreateCredentialAsync(models: ["claude-haiku-*"]);
+        using var http = app.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent($$"""{"model":"{{Model}}","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, contentType),
+        };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        }
+
+        using var response = await http.SendAsync(request);
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType!.MediaType);
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Single(document.RootElement.EnumerateObject());
+        var error = document.RootElement.GetProperty("error");
+        Assert.Equal(type, error.GetProperty("type").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+        Assert.True(error.TryGetProperty("param", out _) && error.TryGetProperty("code", out _));
+    }
+
     private static Task<JsonElement> ErrorAsync(ClientResultException error)
     {
         var json = JsonDocument.Parse(error.GetRawResponse()!.Content.ToString()).RootElement;
