@@ -6,6 +6,7 @@ using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Translation;
 using LlmGateway.Gateway.Usage;
 using LlmGateway.ServiceDefaults.Requests;
 
@@ -33,7 +34,24 @@ internal static class ModelsApi
         var time = services.Time;
         var started = time.GetTimestamp();
         var requestId = RequestIds.Of(context);
+        // OpenAI clients get OpenAI's list, and every error in OpenAI's shape.
+        var openAi = OpenAiModelList.Wanted(context.Request) ? OpenAiResponseBody.Install(context) : null;
+        try
+        {
+            await ListForCallerAsync(context, services, requestId, started, openAi is not null);
+        }
+        finally
+        {
+            if (openAi is not null)
+            {
+                await openAi.CompleteAsync();
+            }
+        }
+    }
 
+    private static async Task ListForCallerAsync(HttpContext context, ModelsApiServices services, string requestId, long started, bool openAi)
+    {
+        var time = services.Time;
         var auth = await services.Authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {
@@ -46,7 +64,7 @@ internal static class ModelsApi
         var (status, errorType) = (admitted.Status, admitted.ErrorType);
         if (admitted.Ok)
         {
-            (status, errorType) = await WriteListAsync(context, credential, requestId, services);
+            (status, errorType) = await WriteListAsync(context, credential, requestId, services, openAi);
             await services.Admission.SettleAsync(admitted, status, errorType);
         }
 
@@ -55,7 +73,7 @@ internal static class ModelsApi
     }
 
     private static async Task<(int Status, string? ErrorType)> WriteListAsync(
-        HttpContext context, CredentialProjection credential, string requestId, ModelsApiServices services)
+        HttpContext context, CredentialProjection credential, string requestId, ModelsApiServices services, bool openAi)
     {
         var query = context.Request.Query;
         var limit = DefaultLimit;
@@ -87,6 +105,17 @@ internal static class ModelsApi
             {
                 allowed.Add(model);
             }
+        }
+
+        if (openAi)
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+            context.Response.Headers["x-request-id"] = requestId;
+            await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+            OpenAiModelList.Write(writer, allowed, "anthropic");
+            return (200, null);
         }
 
         // The upstream's order is kept (newest first); cursors are positions in the caller's filtered list.

@@ -10,6 +10,7 @@ using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Redis;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
+using LlmGateway.Gateway.Translation;
 using LlmGateway.Gateway.Usage;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Cors.Infrastructure;
@@ -110,6 +111,7 @@ internal static class GatewayServiceExtensions
         // Pipelines
         services.AddSingleton<GatewayTelemetry>();
         services.AddSingleton<CallerAuthenticator>();
+        services.AddSingleton<ChatCompletionsTranslation>();
         services.AddSingleton<ModelRequestPipeline>();
         services.AddSingleton<PassthroughPipeline>();
         services.AddSingleton<UnmeteredAdmission>();
@@ -173,6 +175,7 @@ internal static class GatewayServiceExtensions
         app.MapLimitsAdminApi();
         app.MapControlPlaneApi();
         app.MapAnthropicApi();
+        app.MapOpenAiApi();
         app.MapAnthropicNotFound();
         return app;
     }

@@ -8,6 +8,7 @@ using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Telemetry;
+using LlmGateway.Gateway.Translation;
 using LlmGateway.Gateway.Usage;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.Extensions.Options;
@@ -28,6 +29,7 @@ internal sealed partial class ModelRequestPipeline(
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<ModelRequestPipeline> logger,
+    ChatCompletionsTranslation chatCompletions,
     IRequestAdmission? admission = null)
 {
     private readonly int _maxBodyBytes = options.Value.MaxRequestBodyBytes;
@@ -84,6 +86,20 @@ internal sealed partial class ModelRequestPipeline(
                 return;
             }
 
+            if (route.TranslatesChatCompletions)
+            {
+                // From here on the request is a Messages request (model, stream and max_tokens as the upstream reads them).
+                var translated = chatCompletions.TranslateRequest(context, body!, out var translationError);
+                if (translated is null)
+                {
+                    await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, translationError!);
+                    return;
+                }
+
+                body!.Dispose();
+                body = translated;
+            }
+
             var parseError = ModelRequestParser.TryParse(body!.Span, route.MaxTokensField, modelNames, out var request);
             if (parseError != ModelRequestError.None)
             {
@@ -130,7 +146,9 @@ internal sealed partial class ModelRequestPipeline(
 
             var eventReader = request.Stream ? new SseUsageReader(modelNames) : null;
             jsonReader = new JsonUsageReader(modelNames);
-            var pathAndQuery = context.Request.QueryString.HasValue ? route.Path + context.Request.QueryString.Value : route.Path;
+            var pathAndQuery = context.Request.QueryString.HasValue && !route.TranslatesChatCompletions
+                ? route.UpstreamPath + context.Request.QueryString.Value
+                : route.UpstreamPath;
             var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }

@@ -7,13 +7,32 @@ internal sealed class ModelRoute
     public static readonly ModelRoute CountTokens = new("/v1/messages/count_tokens", "count_tokens", meteredTokens: false, []);
     public static readonly ModelRoute Complete = new("/v1/complete", "text_completion", meteredTokens: true, "max_tokens_to_sample"u8.ToArray());
 
-    private ModelRoute(string path, string operation, bool meteredTokens, byte[] maxTokensField)
+    /// <summary>
+    /// OpenAI Chat Completions for a Claude model: the body is translated to a Messages request (whose
+    /// <c>max_tokens</c> the translation always sets) and sent to <c>/v1/messages</c>; the answer is translated back.
+    /// </summary>
+    public static readonly ModelRoute ChatCompletions = new("/v1/chat/completions", "chat", meteredTokens: true, "max_tokens"u8.ToArray(),
+        upstreamPath: "/v1/messages", translatesChatCompletions: true);
+
+    private ModelRoute(string path, string operation, bool meteredTokens, byte[] maxTokensField, string? upstreamPath = null,
+        bool translatesChatCompletions = false)
     {
         Path = path;
         Operation = operation;
         MeteredTokens = meteredTokens;
         MaxTokensField = maxTokensField;
+        UpstreamPath = upstreamPath ?? path;
+        TranslatesChatCompletions = translatesChatCompletions;
     }
+
+    /// <summary>Where the request goes upstream: <see cref="Path"/>, except for a translated route.</summary>
+    public string UpstreamPath { get; }
+
+    /// <summary>
+    /// The caller speaks OpenAI Chat Completions (<c>Translation/ChatCompletionsTranslation</c>): the body is
+    /// translated before it is read, and the caller's query string is not forwarded (it belongs to the other API).
+    /// </summary>
+    public bool TranslatesChatCompletions { get; }
 
     /// <summary>
     /// The body field that bounds the output on this route, exactly as the upstream reads it (UTF-8); admission
@@ -21,7 +40,7 @@ internal sealed class ModelRoute
     /// </summary>
     public byte[] MaxTokensField { get; }
 
-    /// <summary>The upstream path (the caller's query string is appended) and the route of usage events.</summary>
+    /// <summary>The caller's route: of usage events, admission and the route allowlist.</summary>
     public string Path { get; }
 
     /// <summary><c>gen_ai.operation.name</c>.</summary>

@@ -23,6 +23,10 @@ public static class HttpLoad
     public static readonly byte[] SmallMessage =
         """{"model":"claude-sonnet-4-5-20250929","max_tokens":64,"messages":[{"role":"user","content":"Say hello in a few words."}]}"""u8.ToArray();
 
+    /// <summary><see cref="SmallMessage"/> as an OpenAI Chat Completions request: the same work for the upstream.</summary>
+    public static readonly byte[] SmallChatCompletion =
+        """{"model":"claude-sonnet-4-5-20250929","max_completion_tokens":64,"messages":[{"role":"user","content":"Say hello in a few words."}]}"""u8.ToArray();
+
     public static HttpClient CreateClient(int connections) => new(new SocketsHttpHandler
     {
         MaxConnectionsPerServer = connections,
@@ -48,6 +52,17 @@ public static class HttpLoad
             request.Headers.TryAddWithoutValidation(name, value);
         }
 
+        return request;
+    }
+
+    /// <summary>A <c>POST /v1/chat/completions</c> as the OpenAI SDKs send it (bearer key, no anthropic-version).</summary>
+    public static HttpRequestMessage ChatCompletion(Target target, byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target.BaseAddress, "/v1/chat/completions"))
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", target.ApiKey);
         return request;
     }
 

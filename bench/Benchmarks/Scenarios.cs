@@ -9,20 +9,27 @@ public static class Scenarios
     private static readonly byte[] StreamMessage = Encoding.UTF8.GetBytes(
         """{"model":"claude-sonnet-4-5-20250929","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"Count slowly."}]}""");
 
-    /// <summary>One request at a time, direct and through the gateway interleaved, on warm connections.</summary>
+    /// <summary>
+    /// One request at a time, direct and through the gateway interleaved, on warm connections; the gateway both natively
+    /// (<c>/v1/messages</c>) and translated (the same request as an OpenAI <c>/v1/chat/completions</c>, which the gateway
+    /// turns into the same Messages call and translates back), each compared with the direct Messages call.
+    /// </summary>
     public static async Task SerialLatencyAsync(BenchSession s, Report report, int requests)
     {
         Console.WriteLine($"serial latency: {requests} requests each way, interleaved...");
         using var direct = HttpLoad.CreateClient(1);
         using var gateway = HttpLoad.CreateClient(1);
+        using var translated = HttpLoad.CreateClient(1);
         for (var i = 0; i < Math.Max(200, requests / 10); i++)
         {
             await HttpLoad.SendAsync(direct, HttpLoad.Message(s.Direct, HttpLoad.SmallMessage));
             await HttpLoad.SendAsync(gateway, HttpLoad.Message(s.Gateway, HttpLoad.SmallMessage));
+            await HttpLoad.SendAsync(translated, HttpLoad.ChatCompletion(s.Gateway, HttpLoad.SmallChatCompletion));
         }
 
         var d = new LatencyRecorder();
         var g = new LatencyRecorder();
+        var t = new LatencyRecorder();
         for (var i = 0; i < requests; i++)
         {
             var start = Stopwatch.GetTimestamp();
@@ -31,6 +38,13 @@ public static class Scenarios
             start = Stopwatch.GetTimestamp();
             await HttpLoad.SendAsync(gateway, HttpLoad.Message(s.Gateway, HttpLoad.SmallMessage));
             g.Add(Stopwatch.GetElapsedTime(start));
+            start = Stopwatch.GetTimestamp();
+            if (!await HttpLoad.SendAsync(translated, HttpLoad.ChatCompletion(s.Gateway, HttpLoad.SmallChatCompletion)))
+            {
+                throw new InvalidOperationException("A translated /v1/chat/completions request failed.");
+            }
+
+            t.Add(Stopwatch.GetElapsedTime(start));
         }
 
         report.Add("serial", "direct p50", d.PercentileMs(50), "ms");
@@ -41,6 +55,10 @@ public static class Scenarios
         var addedP99 = g.PercentileMs(99) - d.PercentileMs(99);
         report.Add("serial", "added latency p50", addedP50, "ms", "<= 0.25", addedP50 <= 0.25);
         report.Add("serial", "added latency p99", addedP99, "ms", "<= 1", addedP99 <= 1);
+        report.Add("serial", "translated (OpenAI) p50", t.PercentileMs(50), "ms");
+        report.Add("serial", "translated (OpenAI) p99", t.PercentileMs(99), "ms");
+        report.Add("serial", "added latency translated p50", t.PercentileMs(50) - d.PercentileMs(50), "ms");
+        report.Add("serial", "added latency translated p99", t.PercentileMs(99) - d.PercentileMs(99), "ms");
     }
 
     /// <summary>Closed loop at a fixed concurrency: requests/s and the server processes' CPU per request.</summary>
