@@ -269,10 +269,16 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
     {
         var (secret, projection) = await app.CreateCredentialAsync();
         var refused = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Chat(secret, headers: ("x-sim-status", "400")).CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(400, refused.Status);
+        Assert.Equal("invalid_request_error", (await ErrorAsync(refused)).GetProperty("type").GetString());
+        Assert.Equal("400", (await LatestUsageAsync(projection.Id))["status"]);
+
+        // The provider refusing the gateway's own key is the operator's problem: a 502, never the caller's 403.
+        var keyRefused = await Assert.ThrowsAsync<ClientResultException>(() =>
             Chat(secret, headers: ("x-sim-status", "403")).CompleteChatAsync([new UserChatMessage("hi")]));
-        Assert.Equal(403, refused.Status);
-        Assert.Equal("permission_error", (await ErrorAsync(refused)).GetProperty("type").GetString());
-        Assert.Equal("403", (await LatestUsageAsync(projection.Id))["status"]);
+        Assert.Equal(502, keyRefused.Status);
+        Assert.Equal("server_error", (await ErrorAsync(keyRefused)).GetProperty("type").GetString());
 
         // A stream the upstream cuts after a few events: the client holds the chunks so far and never gets a finish
         // reason. (The .NET SDK ends such a stream quietly: it does not raise on the in-band error frame that the Python
