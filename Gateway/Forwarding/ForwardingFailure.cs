@@ -22,6 +22,12 @@ internal enum ForwardingFailure
     /// <summary>The upstream did not start its response within the time-to-first-byte limit.</summary>
     UpstreamTimeout,
 
+    /// <summary>Every target that serves the model has its circuit breaker open: nothing was sent.</summary>
+    NoHealthyUpstream,
+
+    /// <summary>No configured upstream serves the requested model.</summary>
+    NoUpstreamForModel,
+
     /// <summary>The response had started when the upstream failed or ended it early.</summary>
     ResponseBodyUpstream,
 
@@ -40,6 +46,8 @@ internal static class ForwardingFailures
         ForwardingFailure.RequestBody => (400, AnthropicErrors.InvalidRequest, "The request body could not be read."),
         ForwardingFailure.UpstreamUnreachable => (502, AnthropicErrors.Api, "The upstream API could not be reached."),
         ForwardingFailure.UpstreamTimeout => (504, AnthropicErrors.Timeout, "The upstream API did not answer in time."),
+        ForwardingFailure.NoHealthyUpstream => (503, AnthropicErrors.Overloaded, "No upstream is available for this model: every circuit breaker is open. Retry after the time in retry-after."),
+        ForwardingFailure.NoUpstreamForModel => (404, AnthropicErrors.NotFound, "No upstream serves this model."),
         ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
         _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
     };
@@ -51,6 +59,8 @@ internal static class ForwardingFailures
         ForwardingFailure.RequestBody => "request_body",
         ForwardingFailure.UpstreamUnreachable => "upstream_unreachable",
         ForwardingFailure.UpstreamTimeout => "upstream_timeout",
+        ForwardingFailure.NoHealthyUpstream => "circuit_open",
+        ForwardingFailure.NoUpstreamForModel => "no_upstream",
         ForwardingFailure.ResponseBodyUpstream => "upstream_stream_cut",
         ForwardingFailure.ResponseBodyClient => "client_disconnected",
         _ => "none",

@@ -6,6 +6,7 @@ using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Routing;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Usage;
@@ -21,6 +22,7 @@ namespace LlmGateway.Gateway.Pipeline;
 internal sealed partial class ModelRequestPipeline(
     CallerAuthenticator authenticator,
     UpstreamForwarder forwarder,
+    UpstreamRouter router,
     UsageEmitter usage,
     ModelNameTable modelNames,
     GatewayTelemetry telemetry,
@@ -84,6 +86,15 @@ internal sealed partial class ModelRequestPipeline(
                 return;
             }
 
+            // A configured alias (Routing:Aliases) is resolved first: the allowlist, routing, the upstream and usage see the real id.
+            if (router.ResolveAlias(request.Model) is var resolved && !ReferenceEquals(resolved, request.Model)
+                && ModelAlias.Rewrite(body!.Span, resolved) is { } rewritten)
+            {
+                body.Dispose();
+                body = rewritten;
+                request = request with { Model = resolved };
+            }
+
             exchange.Model = request.Model;
             exchange.Stream = request.Stream;
             if (activity is not null)
@@ -124,7 +135,8 @@ internal sealed partial class ModelRequestPipeline(
             var eventReader = request.Stream ? new SseUsageReader(modelNames) : null;
             jsonReader = new JsonUsageReader(modelNames);
             var pathAndQuery = context.Request.QueryString.HasValue ? route.Path + context.Request.QueryString.Value : route.Path;
-            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true), aborted);
+            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true,
+                Plan: router.Plan(request.Model)), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }
         finally
@@ -177,7 +189,8 @@ internal sealed partial class ModelRequestPipeline(
             exchange.Stream,
             (long)latency.TotalMilliseconds,
             ttfb is { } t ? (long)t.TotalMilliseconds : null,
-            exchange.Estimated));
+            exchange.Estimated,
+            exchange.Attempts));
 
         Record(exchange, activity, latency, ttfb);
         if (exchange.Status < 400)
