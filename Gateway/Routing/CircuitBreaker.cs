@@ -38,6 +38,7 @@ internal sealed class CircuitBreaker(string name, string upstream, bool enabled,
     private DateTimeOffset? _openedAt;
     private DateTimeOffset _nextProbe;
     private bool _probeInFlight;
+    private DateTimeOffset _probeStarted;
 
     /// <summary>Target name: unique among breakers, the name <c>POST /admin/circuit-breaker/reset</c> takes.</summary>
     public string Name { get; } = name;
@@ -80,10 +81,14 @@ internal sealed class CircuitBreaker(string name, string upstream, bool enabled,
                 case CircuitState.Open when time.GetUtcNow() >= _nextProbe:
                     _state = CircuitState.HalfOpen;
                     _probeInFlight = true;
+                    _probeStarted = time.GetUtcNow();
                     probe = true;
                     break;
-                case CircuitState.HalfOpen when !_probeInFlight:
+                // A probe that never reported (it cannot happen by design, but a stuck half-open breaker would skip
+                // its target for good) is replaced after a break's length.
+                case CircuitState.HalfOpen when !_probeInFlight || time.GetUtcNow() - _probeStarted >= options.BreakDuration:
                     _probeInFlight = true;
+                    _probeStarted = time.GetUtcNow();
                     probe = true;
                     return true;
                 default:

@@ -81,6 +81,20 @@ public sealed class CircuitBreakerTests
     }
 
     [Fact]
+    public void A_probe_that_never_reports_is_replaced_after_a_break()
+    {
+        var breaker = Create(consecutive: 1);
+        breaker.OnFailure();
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(breaker.TryAcquire(out _));
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.False(breaker.TryAcquire(out _));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(breaker.TryAcquire(out var probe));
+        Assert.True(probe);
+    }
+
+    [Fact]
     public void A_disabled_breaker_never_opens()
     {
         var breaker = new CircuitBreaker("t", "u", enabled: false, new CircuitBreakerOptions { ConsecutiveFailures = 1 }, _time, null);
