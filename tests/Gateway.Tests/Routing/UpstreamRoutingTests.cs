@@ -51,6 +51,14 @@ public sealed class TwoUpstreamsFixture : IAsyncLifetime
             ["Upstreams:dead:BaseUrl"] = dead.ToString(),
             ["Upstreams:dead:ApiKey"] = "key-dead",
             ["Upstreams:dead:Models:0"] = "refused-*",
+            ["Upstreams:pool:BaseUrl"] = Secondary.BaseAddress.ToString(),
+            ["Upstreams:pool:ApiKeys:0"] = "key-pool-a",
+            ["Upstreams:pool:ApiKeys:1"] = "key-pool-b",
+            ["Upstreams:pool:Models:0"] = "pool-*",
+            ["Upstreams:oai:Kind"] = "OpenAI",
+            ["Upstreams:oai:BaseUrl"] = Secondary.BaseAddress.ToString(),
+            ["Upstreams:oai:ApiKey"] = "key-oai",
+            ["Upstreams:oai:Models:0"] = "gpt-*",
             ["Routing:Aliases:claude-sonnet-4-5"] = "claude-sonnet-4-5-20250929",
             ["Routing:CircuitBreaker:ConsecutiveFailures"] = "2",
             ["Routing:CircuitBreaker:MinimumThroughput"] = "100",
@@ -359,5 +367,37 @@ public sealed class UpstreamRoutingTests(TwoUpstreamsFixture fixture) : IClassFi
         var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
         Assert.Equal("claude-sonnet-4-5-20250929", usage["model"]);
         Assert.Equal("primary", usage["upstream"]);
+    }
+
+    [Fact]
+    public async Task Each_key_of_an_upstream_is_a_target_and_traffic_spreads_over_them()
+    {
+        var (secret, _) = await TestCredentials.CreateAsync(fixture.RedisClient);
+        var (admin, _) = await TestCredentials.CreateAsync(fixture.RedisClient, kind: CredentialKind.AdminKey);
+        using var client = Client();
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await client.SendAsync(Messages(secret, "pool-model"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Equal weights: each key serves about half; both are used (the chance that one is never picked is 2^-39).
+        var keys = fixture.Secondary.Requests.GroupBy(r => r.Header("x-api-key")).ToDictionary(g => g.Key!, g => g.Count());
+        Assert.Equal(["key-pool-a", "key-pool-b"], keys.Keys.Order());
+        Assert.Equal("pool", (await BreakerAsync(0, admin, "pool#1")).GetProperty("upstream").GetString());
+        Assert.Equal("pool", (await BreakerAsync(0, admin, "pool#2")).GetProperty("upstream").GetString());
+    }
+
+    [Fact]
+    public async Task An_openai_compatible_upstream_gets_its_key_as_a_bearer_token_and_never_the_anthropic_header()
+    {
+        var (secret, _) = await TestCredentials.CreateAsync(fixture.RedisClient);
+        using var client = Client();
+        using var response = await client.SendAsync(Messages(secret, "gpt-4o-mini"));
+
+        var sent = Assert.Single(fixture.Secondary.Requests);
+        Assert.Equal("Bearer key-oai", sent.Header("Authorization"));
+        Assert.Null(sent.Header("x-api-key"));
+        Assert.Empty(fixture.Primary.Requests);
     }
 }
