@@ -93,6 +93,20 @@ if (AppHostSettings.IsDemoMode(builder))
         // The simulator is ours: its spans join the gateway's traces on the dashboard. (A real provider is never sent
         // trace headers unless Upstream:PropagateTraceContext asks for it.)
         .WithEnvironment("Upstream__PropagateTraceContext", "true");
+
+    // A second provider, OpenAI-compatible (the same simulator speaking /v1/chat/completions with Bearer keys), so
+    // routing by model, fallback and the circuit breakers (GET /admin/circuit-breaker) can be seen: gpt-* models go
+    // to it, everything else to the Anthropic simulator above. Naming an upstream turns the breakers on.
+    var openAiKey = builder.AddSecret("simulator-openai-api-key", state, () => "sk-sim-openai-" + AppHostSettings.GeneratePassword(), publishGenerated: true);
+    var openAiUpstream = builder.AddProject<Projects.UpstreamSimulator>("upstream-openai")
+        .WithHttpEndpoint(name: "http")
+        .WithEnvironment("Simulator__ExpectedApiKey", openAiKey)
+        .WithHttpHealthCheck("/health");
+    gateway.WithReference(openAiUpstream).WaitFor(openAiUpstream, Patient)
+        .WithEnvironment("Upstreams__openai__Kind", "OpenAI")
+        .WithEnvironment("Upstreams__openai__BaseUrl", "http://upstream-openai")
+        .WithEnvironment("Upstreams__openai__ApiKey", openAiKey)
+        .WithEnvironment("Upstreams__openai__Models__0", "gpt-*");
 }
 else
 {

@@ -16,6 +16,12 @@ public static class RedisKeys
     public const string CredentialEvents = "lgw:cred:events";
 
     /// <summary>
+    /// Pub/sub channel of circuit-breaker resets: <c>reset:*</c> (every breaker) or <c>reset:{name}</c> (one target,
+    /// or every target of an upstream). Every gateway instance closes the named breakers.
+    /// </summary>
+    public const string CircuitBreakerEvents = "lgw:breaker:events";
+
+    /// <summary>
     /// String, present while the credential projection is complete. TokenService writes it when it (re-)projects every
     /// active credential; its absence means Redis was flushed or replaced, and TokenService re-projects. Never a
     /// credential hash (those are 64 hex characters), so it cannot collide with <see cref="Credential"/>.

@@ -28,4 +28,7 @@ public static class UsageEventFields
     public const string LatencyMs = "latency_ms";
     public const string TimeToFirstByteMs = "ttfb_ms";
     public const string Estimated = "estimated";
+
+    /// <summary>Upstream attempts the request took (1 = first try; more after retries or fallback to another target).</summary>
+    public const string Attempts = "attempts";
 }

@@ -8,6 +8,7 @@ using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Limits;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Redis;
+using LlmGateway.Gateway.Routing;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Translation;
@@ -31,6 +32,7 @@ internal static class GatewayServiceExtensions
 
         AddValidatedOptions<GatewayOptions, GatewayOptionsValidator>(services, GatewayOptions.SectionName);
         AddValidatedOptions<UpstreamOptions, UpstreamOptionsValidator>(services, UpstreamOptions.SectionName);
+        AddValidatedOptions<RoutingOptions, RoutingOptionsValidator>(services, RoutingOptions.SectionName);
         AddValidatedOptions<CredentialCacheOptions, CredentialCacheOptionsValidator>(services, CredentialCacheOptions.SectionName);
         AddValidatedOptions<UsageOptions, UsageOptionsValidator>(services, UsageOptions.SectionName);
         AddValidatedOptions<ControlPlaneOptions, ControlPlaneOptionsValidator>(services, ControlPlaneOptions.SectionName);
@@ -93,6 +95,11 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<ModelNameTable>();
         services.AddSingleton<UpstreamHttp>();
         services.AddSingleton<UpstreamCatalog>();
+        services.TryAddSingleton(provider => new CircuitBreakerClock(provider.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<CircuitBreakerRegistry>();
+        services.AddSingleton<UpstreamRouter>();
+        services.AddSingleton<CircuitBreakerBroadcast>();
+        services.AddHostedService(provider => provider.GetRequiredService<CircuitBreakerBroadcast>());
         services.AddSingleton<UpstreamForwarder>();
         services.AddSingleton<UpstreamModelList>();
         services.AddSingleton<ControlPlaneForwarder>();
@@ -173,6 +180,7 @@ internal static class GatewayServiceExtensions
 
         app.MapGatewayHealth();
         app.MapLimitsAdminApi();
+        app.MapCircuitBreakerApi();
         app.MapControlPlaneApi();
         app.MapAnthropicApi();
         app.MapOpenAiApi();

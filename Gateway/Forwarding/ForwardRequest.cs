@@ -5,7 +5,7 @@ namespace LlmGateway.Gateway.Forwarding;
 
 /// <summary>
 /// What to forward. The path is matched by the caller; the query string is kept as sent (e.g. <c>?beta=true</c>).
-/// <see cref="FixedTarget"/> marks one of the few fixed model routes, whose upstream URI is parsed once and reused.
+/// <see cref="Plan"/> is the order of targets to try (null: the default upstream). <see cref="FixedTarget"/> marks one of the few fixed model routes, whose upstream URI is parsed once and reused.
 /// </summary>
 internal readonly record struct ForwardRequest(
     string RequestId,
@@ -13,7 +13,8 @@ internal readonly record struct ForwardRequest(
     PooledBody? Body,
     SseUsageReader? EventReader = null,
     JsonUsageReader? JsonReader = null,
-    bool FixedTarget = false)
+    bool FixedTarget = false,
+    LlmGateway.Gateway.Routing.RoutePlan? Plan = null)
 {
     /// <summary>No buffered body: the caller's body stream is sent as it arrives (cannot be retried).</summary>
     public bool StreamsRequestBody => Body is null;

@@ -28,6 +28,12 @@ internal enum ForwardingFailure
     /// </summary>
     UpstreamRejectedCredential,
 
+    /// <summary>Every target that serves the model has its circuit breaker open: nothing was sent.</summary>
+    NoHealthyUpstream,
+
+    /// <summary>No configured upstream serves the requested model.</summary>
+    NoUpstreamForModel,
+
     /// <summary>The response had started when the upstream failed or ended it early.</summary>
     ResponseBodyUpstream,
 
@@ -48,6 +54,8 @@ internal static class ForwardingFailures
         ForwardingFailure.UpstreamTimeout => (504, AnthropicErrors.Timeout, "The upstream API did not answer in time."),
         ForwardingFailure.UpstreamRejectedCredential => (502, AnthropicErrors.Api,
             "The upstream API refused this gateway's provider credential; the gateway operator must fix its upstream key. Your own key was accepted."),
+        ForwardingFailure.NoHealthyUpstream => (503, AnthropicErrors.Overloaded, "No upstream is available for this model: every circuit breaker is open. Retry after the time in retry-after."),
+        ForwardingFailure.NoUpstreamForModel => (404, AnthropicErrors.NotFound, "No upstream serves this model."),
         ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
         _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
     };
@@ -60,6 +68,8 @@ internal static class ForwardingFailures
         ForwardingFailure.UpstreamUnreachable => "upstream_unreachable",
         ForwardingFailure.UpstreamTimeout => "upstream_timeout",
         ForwardingFailure.UpstreamRejectedCredential => "upstream_credential_rejected",
+        ForwardingFailure.NoHealthyUpstream => "circuit_open",
+        ForwardingFailure.NoUpstreamForModel => "no_upstream",
         ForwardingFailure.ResponseBodyUpstream => "upstream_stream_cut",
         ForwardingFailure.ResponseBodyClient => "client_disconnected",
         _ => "none",

@@ -40,7 +40,11 @@ internal static class HeaderPolicy
     public const string UpstreamRequestIdHeader = "upstream-request-id";
 
     /// <summary>Copies the caller's headers to a request for the model provider and adds the real key.</summary>
-    public static void CopyToUpstream(IHeaderDictionary source, HttpRequestMessage destination, string? apiKey)
+    public static void CopyToUpstream(IHeaderDictionary source, HttpRequestMessage destination, string? apiKey) =>
+        CopyToUpstream(source, destination, apiKey, "x-api-key", "");
+
+    /// <summary>Copies the caller's headers and adds the real key in the target's own header (<c>x-api-key</c>, <c>Authorization: Bearer</c>, …).</summary>
+    public static void CopyToUpstream(IHeaderDictionary source, HttpRequestMessage destination, string? apiKey, string authHeader, string authScheme)
     {
         var connectionTokens = source[HeaderNames.Connection];
         foreach (var (name, values) in source)
@@ -55,7 +59,7 @@ internal static class HeaderPolicy
 
         if (!string.IsNullOrEmpty(apiKey))
         {
-            destination.Headers.TryAddWithoutValidation("x-api-key", apiKey);
+            destination.Headers.TryAddWithoutValidation(authHeader, authScheme.Length == 0 ? apiKey : authScheme + apiKey);
         }
     }
 

@@ -1,10 +1,42 @@
+using LlmGateway.Gateway.Routing;
+
 namespace LlmGateway.Gateway.Forwarding;
 
-/// <summary>One model provider endpoint. The key is held here only; <see cref="ToString"/> never shows it.</summary>
-internal sealed class UpstreamEndpoint(string name, Uri baseUri, string? apiKey)
+/// <summary>
+/// One routable target: a model provider endpoint with one key (or deployment). The key is held here only;
+/// <see cref="ToString"/> never shows it.
+/// </summary>
+internal sealed class UpstreamEndpoint(
+    string name,
+    Uri baseUri,
+    string? apiKey,
+    string? provider = null,
+    UpstreamKind kind = UpstreamKind.Anthropic,
+    string? authHeader = null,
+    string? authScheme = null,
+    TimeSpan? firstByteTimeout = null)
 {
-    /// <summary>Name in usage events, metrics and logs.</summary>
+    /// <summary>Target name in usage events, metrics, logs and the breaker listing (<c>{upstream}</c>, or <c>{upstream}#{n}</c> for its n-th key).</summary>
     public string Name { get; } = name;
+
+    /// <summary>The configured upstream (provider) this target belongs to.</summary>
+    public string Provider { get; } = provider ?? name;
+
+    /// <summary>The wire format the target speaks; a caller of the other format needs translation.</summary>
+    public UpstreamKind Kind { get; } = kind;
+
+    /// <summary>Header carrying the key (<c>x-api-key</c>, <c>Authorization</c>, <c>api-key</c>, …).</summary>
+    public string AuthHeader { get; } = authHeader ?? (kind == UpstreamKind.OpenAI ? "Authorization" : "x-api-key");
+
+    /// <summary>Prefix of the key in <see cref="AuthHeader"/> (<c>Bearer </c> for <c>Authorization</c>).</summary>
+    public string AuthScheme { get; } = authScheme
+        ?? (string.Equals(authHeader ?? (kind == UpstreamKind.OpenAI ? "Authorization" : "x-api-key"), "Authorization", StringComparison.OrdinalIgnoreCase) ? "Bearer " : "");
+
+    /// <summary>This target's time-to-first-byte limit; null uses <c>Upstream:FirstByteTimeout</c>.</summary>
+    public TimeSpan? FirstByteTimeout { get; } = firstByteTimeout;
+
+    /// <summary>Set by the catalog: the breaker guarding this target.</summary>
+    public CircuitBreaker? Breaker { get; set; }
 
     /// <summary>Resolved base address; request paths are appended to its path.</summary>
     public Uri BaseUri { get; } = baseUri;

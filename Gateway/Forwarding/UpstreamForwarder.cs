@@ -40,27 +40,67 @@ internal sealed partial class UpstreamForwarder(
         HttpResponseMessage? response = null;
         CancellationTokenSource? exchange = null;
         var attempt = 0;
+        var plan = request.Plan;
+        // With several targets every one gets a chance before the request fails (fallback chain).
+        var maxRetries = plan is null ? _maxRetries : Math.Max(_maxRetries, plan.Targets.Count - 1);
+        var probe = false;
         try
         {
             while (true)
             {
-                endpoint = catalog.Select(attempt, endpoint);
+                var previous = endpoint;
+                endpoint = plan is null ? catalog.Select(attempt, endpoint) : plan.Next();
+                if (endpoint is null)
+                {
+                    return await FailNoTargetAsync(context, request, plan!, previous, attempt, sendStarted);
+                }
+
+                probe = plan?.Probe ?? false;
                 exchange = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                exchange.CancelAfter(_firstByteTimeout);
+                exchange.CancelAfter(endpoint.FirstByteTimeout ?? _firstByteTimeout);
                 message = CreateMessage(context, request, endpoint);
                 ForwardingFailure failure;
                 Exception? error;
                 try
                 {
                     response = await _invoker.SendAsync(message, exchange.Token);
-                    if (attempt < _maxRetries && replayable && IsRetryable(response)
-                        && TryGetRetryDelay(response, attempt, out var delay))
+                    // A 401/403 is this target's key refused: the target is broken for every caller, like a 5xx.
+                    var keyRefused = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
+                    var failed = keyRefused || IsFailure(response);
+                    if (failed)
                     {
-                        LogRetryingStatus(logger, request.RequestId, endpoint.Name, (int)response.StatusCode, attempt + 1, delay.TotalMilliseconds);
+                        endpoint.Breaker?.OnFailure();
+                    }
+                    else
+                    {
+                        endpoint.Breaker?.OnSuccess();
+                    }
+
+                    var fallback = plan is not null && plan.Targets.Count > 1;
+                    if (keyRefused && fallback && attempt < maxRetries && replayable)
+                    {
+                        LogUpstreamRefusedCredential(logger, request.RequestId, endpoint.Name, (int)response.StatusCode, "trying the next target");
                         Discard(ref response, ref message, ref exchange);
-                        await Task.Delay(delay, time, cancellationToken);
                         attempt++;
                         continue;
+                    }
+
+                    if (failed && attempt < maxRetries && replayable && IsRetryable(response))
+                    {
+                        // Another target is tried at once; the same one again after a backoff (or its retry-after).
+                        var delay = TimeSpan.Zero;
+                        if (fallback || TryGetRetryDelay(response, attempt, out delay))
+                        {
+                            LogRetryingStatus(logger, request.RequestId, endpoint.Name, (int)response.StatusCode, attempt + 1, delay.TotalMilliseconds);
+                            Discard(ref response, ref message, ref exchange);
+                            if (delay > TimeSpan.Zero)
+                            {
+                                await Task.Delay(delay, time, cancellationToken);
+                            }
+
+                            attempt++;
+                            continue;
+                        }
                     }
 
                     break;
@@ -71,14 +111,27 @@ internal sealed partial class UpstreamForwarder(
                     failure = Classify(ex, cancellationToken);
                 }
 
-                if (failure == ForwardingFailure.UpstreamUnreachable && attempt < _maxRetries && replayable)
+                if (failure is ForwardingFailure.UpstreamUnreachable or ForwardingFailure.UpstreamTimeout)
                 {
-                    var delay = Backoff(attempt);
+                    endpoint.Breaker?.OnFailure();
+                }
+                else
+                {
+                    endpoint.Breaker?.Release(probe);
+                }
+
+                var canFallBack = failure == ForwardingFailure.UpstreamTimeout && plan is not null && plan.Targets.Count > 1;
+                if ((failure == ForwardingFailure.UpstreamUnreachable || canFallBack) && attempt < maxRetries && replayable)
+                {
+                    var delay = plan is not null && plan.Targets.Count > 1 ? TimeSpan.Zero : Backoff(attempt);
                     LogRetryingError(logger, request.RequestId, endpoint.Name, error.Message, attempt + 1, delay.TotalMilliseconds);
                     Discard(ref response, ref message, ref exchange);
                     try
                     {
-                        await Task.Delay(delay, time, cancellationToken);
+                        if (delay > TimeSpan.Zero)
+                        {
+                            await Task.Delay(delay, time, cancellationToken);
+                        }
                     }
                     catch (OperationCanceledException)
                     {
@@ -253,6 +306,30 @@ internal sealed partial class UpstreamForwarder(
         return result with { StatusCode = status };
     }
 
+    /// <summary>
+    /// No target may be tried: none serves the model, or every breaker is open, possibly because the earlier
+    /// attempts of this request opened them (fast failure, with <c>retry-after</c> until the earliest probe).
+    /// </summary>
+    private async Task<ForwardResult> FailNoTargetAsync(
+        HttpContext context, ForwardRequest request, Routing.RoutePlan plan, UpstreamEndpoint? previous, int attempts, long sendStarted)
+    {
+        var failure = plan.Targets.Count == 0 ? ForwardingFailure.NoUpstreamForModel : ForwardingFailure.NoHealthyUpstream;
+        LogNoTarget(logger, request.RequestId, ForwardingFailures.Tag(failure), attempts);
+        var (status, type, message) = ForwardingFailures.Describe(failure);
+        if (!context.Response.HasStarted)
+        {
+            if (failure == ForwardingFailure.NoHealthyUpstream)
+            {
+                var wait = plan.WaitTime();
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
+        }
+
+        return Failed(failure, previous, attempts, sendStarted, null) with { StatusCode = status };
+    }
+
     private static ForwardResult Failed(ForwardingFailure failure, UpstreamEndpoint? endpoint, int attempts, long sendStarted, Exception? error) =>
         new(failure, ForwardingFailures.ClientClosedRequest, endpoint, attempts, false, sendStarted, 0, 0, error);
 
@@ -293,18 +370,21 @@ internal sealed partial class UpstreamForwarder(
             message.Content = new StreamContent(context.Request.Body);
         }
 
-        HeaderPolicy.CopyToUpstream(context.Request.Headers, message, endpoint.ApiKey);
+        HeaderPolicy.CopyToUpstream(context.Request.Headers, message, endpoint.ApiKey, endpoint.AuthHeader, endpoint.AuthScheme);
         return message;
     }
 
     internal static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
 
+    /// <summary>A status that counts against the target's breaker and allows a retry or fallback.</summary>
     private static bool IsRetryableStatus(int status) => status is 408 or 409 or 429 or >= 500;
+
+    private static bool IsFailure(HttpResponseMessage response) => IsRetryableStatus((int)response.StatusCode);
 
     private static bool IsRetryable(HttpResponseMessage response)
     {
-        if (!IsRetryableStatus((int)response.StatusCode))
+        if (!IsFailure(response))
         {
             return false;
         }
@@ -400,6 +480,9 @@ internal sealed partial class UpstreamForwarder(
 
     [LoggerMessage(1207, LogLevel.Error, "{RequestId}: upstream {Upstream} refused the gateway's provider credential ({Status}); check its configured key: {Detail}")]
     private static partial void LogUpstreamRefusedCredential(ILogger logger, string requestId, string upstream, int status, string detail);
+
+    [LoggerMessage(1208, LogLevel.Warning, "{RequestId}: no upstream target could be tried ({Failure}) after {Attempts} attempt(s)")]
+    private static partial void LogNoTarget(ILogger logger, string requestId, string failure, int attempts);
 
     [LoggerMessage(1206, LogLevel.Information, "{RequestId}: the request body could not be read: {Reason}")]
     private static partial void LogRequestBodyFailed(ILogger logger, string requestId, string reason);

@@ -39,10 +39,18 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
     private static readonly CallerAuthentication AdminKey = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "Admin keys cannot call the model API; use an API key or token.");
 
+    private static readonly CallerAuthentication AdminOnly = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
+        "This route needs an admin key.");
+
     private static readonly CallerAuthentication RouteDenied = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "This credential is not allowed to call this route.");
 
-    public ValueTask<CallerAuthentication> AuthenticateAsync(HttpContext context)
+    public ValueTask<CallerAuthentication> AuthenticateAsync(HttpContext context) => AuthenticateAsync(context, admin: false);
+
+    /// <summary>The gateway's own admin routes (<c>/admin/circuit-breaker</c>): only an admin key passes, as on TokenService's admin API.</summary>
+    public ValueTask<CallerAuthentication> AuthenticateAdminAsync(HttpContext context) => AuthenticateAsync(context, admin: true);
+
+    private ValueTask<CallerAuthentication> AuthenticateAsync(HttpContext context, bool admin)
     {
         CredentialHash hash;
         switch (CredentialHeaders.Read(context.Request.Headers, _externalPatterns, out var credential, out _))
@@ -58,14 +66,14 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
 
         var lookup = resolver.ResolveAsync(hash, context.RequestAborted);
         return lookup.IsCompletedSuccessfully
-            ? ValueTask.FromResult(Authorize(lookup.Result, context.Request.Path))
-            : AwaitAsync(lookup, context.Request.Path);
+            ? ValueTask.FromResult(Authorize(lookup.Result, context.Request.Path, admin))
+            : AwaitAsync(lookup, context.Request.Path, admin);
     }
 
-    private async ValueTask<CallerAuthentication> AwaitAsync(ValueTask<CredentialLookup> lookup, PathString path) =>
-        Authorize(await lookup, path);
+    private async ValueTask<CallerAuthentication> AwaitAsync(ValueTask<CredentialLookup> lookup, PathString path, bool admin) =>
+        Authorize(await lookup, path, admin);
 
-    private CallerAuthentication Authorize(CredentialLookup lookup, PathString path)
+    private CallerAuthentication Authorize(CredentialLookup lookup, PathString path, bool admin)
     {
         if (lookup.Status == CredentialLookupStatus.Unavailable)
         {
@@ -80,6 +88,11 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
         if (credential.IsExpired(time.GetUtcNow()))
         {
             return Expired;
+        }
+
+        if (admin)
+        {
+            return credential.Kind == CredentialKind.AdminKey ? CallerAuthentication.Success(credential) : AdminOnly;
         }
 
         if (credential.Kind == CredentialKind.AdminKey)

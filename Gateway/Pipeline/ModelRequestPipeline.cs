@@ -6,6 +6,7 @@ using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Routing;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Translation;
@@ -23,6 +24,7 @@ namespace LlmGateway.Gateway.Pipeline;
 internal sealed partial class ModelRequestPipeline(
     CallerAuthenticator authenticator,
     UpstreamForwarder forwarder,
+    UpstreamRouter router,
     UsageEmitter usage,
     ModelNameTable modelNames,
     GatewayTelemetry telemetry,
@@ -107,6 +109,15 @@ internal sealed partial class ModelRequestPipeline(
                 return;
             }
 
+            // A configured alias (Routing:Aliases) is resolved first: the allowlist, routing, the upstream and usage see the real id.
+            if (router.ResolveAlias(request.Model) is var resolved && !ReferenceEquals(resolved, request.Model)
+                && ModelAlias.Rewrite(body!.Span, resolved) is { } rewritten)
+            {
+                body.Dispose();
+                body = rewritten;
+                request = request with { Model = resolved };
+            }
+
             exchange.Model = request.Model;
             exchange.Stream = request.Stream;
             if (activity is not null)
@@ -149,7 +160,8 @@ internal sealed partial class ModelRequestPipeline(
             var pathAndQuery = context.Request.QueryString.HasValue && !route.TranslatesChatCompletions
                 ? route.UpstreamPath + context.Request.QueryString.Value
                 : route.UpstreamPath;
-            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true), aborted);
+            var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true,
+                Plan: router.Plan(request.Model)), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }
         finally
@@ -202,7 +214,8 @@ internal sealed partial class ModelRequestPipeline(
             exchange.Stream,
             (long)latency.TotalMilliseconds,
             ttfb is { } t ? (long)t.TotalMilliseconds : null,
-            exchange.Estimated));
+            exchange.Estimated,
+            exchange.Attempts));
 
         Record(exchange, activity, latency, ttfb);
         if (exchange.Status < 400)

@@ -29,7 +29,8 @@ internal readonly record struct UsageRecord(
     bool Stream,
     long LatencyMs,
     long? TimeToFirstByteMs,
-    bool Estimated)
+    bool Estimated,
+    int Attempts = 0)
 {
     /// <summary>
     /// The stream entry: alternating field names (<see cref="UsageEventFields"/>) and values. Values are invariant
@@ -44,7 +45,7 @@ internal readonly record struct UsageRecord(
             + (CredentialId is null ? 0 : 1) + (CredentialKind is null ? 0 : 1) + (OwnerType is null ? 0 : 1)
             + (OwnerId is null ? 0 : 1) + (OrganizationId is null ? 0 : 1) + (AgentName is null ? 0 : 1)
             + (DeviceId is null ? 0 : 1) + (Model is null ? 0 : 1) + (Upstream is null ? 0 : 1)
-            + (ErrorType is null ? 0 : 1) + (TimeToFirstByteMs is null ? 0 : 1);
+            + (ErrorType is null ? 0 : 1) + (TimeToFirstByteMs is null ? 0 : 1) + (Attempts > 0 ? 1 : 0);
         var fields = new string[count * 2];
         var i = 0;
         void Add(string name, string? value)
@@ -81,6 +82,7 @@ internal readonly record struct UsageRecord(
         Add(UsageEventFields.LatencyMs, Number(LatencyMs));
         Add(UsageEventFields.TimeToFirstByteMs, TimeToFirstByteMs is { } ttfb ? Number(ttfb) : null);
         Add(UsageEventFields.Estimated, Estimated ? "1" : "0");
+        Add(UsageEventFields.Attempts, Attempts > 0 ? Number(Attempts) : null);
         return fields;
     }
 }

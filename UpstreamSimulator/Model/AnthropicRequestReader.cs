@@ -192,9 +192,14 @@ internal static class AnthropicRequestReader
             }
 
             var isUser = role.ValueKind == JsonValueKind.String && role.ValueEquals("user"u8);
-            if (!isUser && !(role.ValueKind == JsonValueKind.String && role.ValueEquals("assistant"u8)))
+            // Claude Code (2.1.154 and later) sends mid-conversation system instructions as messages with role
+            // "system", which the Messages API accepts after the first turn; before it, only user or assistant.
+            var isSystem = index > 0 && role.ValueKind == JsonValueKind.String && role.ValueEquals("system"u8);
+            if (!isUser && !isSystem && !(role.ValueKind == JsonValueKind.String && role.ValueEquals("assistant"u8)))
             {
-                error = $"messages.{index}.role: Input should be 'user' or 'assistant'";
+                error = index > 0
+                    ? $"messages.{index}.role: Input should be 'user', 'assistant' or 'system'"
+                    : $"messages.{index}.role: Input should be 'user' or 'assistant'";
                 return false;
             }
 

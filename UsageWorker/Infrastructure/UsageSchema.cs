@@ -81,5 +81,10 @@ internal static class UsageSchema
             -- Same columns, key and indexes as usage_hourly.
             CREATE TABLE usage_daily (LIKE usage_hourly INCLUDING ALL);
             """),
+        // Additive: the gateway's event carries how many upstream attempts a request took (retries and fallback);
+        // rows written before have NULL.
+        new(2, "upstream attempts per request", """
+            ALTER TABLE usage_events ADD COLUMN attempts integer;
+            """),
     ];
 }

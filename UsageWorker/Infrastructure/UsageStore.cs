@@ -20,7 +20,7 @@ internal sealed class UsageStore(NpgsqlDataSource dataSource) : IAsyncDisposable
     private const string Columns =
         "request_id, ts, credential_id, credential_kind, owner_type, owner_id, org_id, agent_name, device_id, model, " +
         "upstream, route, status, error_type, is_error, input_tokens, output_tokens, cache_creation_input_tokens, " +
-        "cache_read_input_tokens, cost_nano_usd, priced, stream, estimated, latency_ms, ttfb_ms";
+        "cache_read_input_tokens, cost_nano_usd, priced, stream, estimated, latency_ms, ttfb_ms, attempts";
 
     private const string CreateSessionTables = """
         CREATE TEMP TABLE IF NOT EXISTS usage_staging (LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
@@ -154,6 +154,7 @@ internal sealed class UsageStore(NpgsqlDataSource dataSource) : IAsyncDisposable
             importer.Write(e.Estimated, NpgsqlDbType.Boolean);
             WriteInteger(importer, e.LatencyMs);
             WriteInteger(importer, e.TimeToFirstByteMs);
+            WriteInteger(importer, e.Attempts);
         }
 
         await importer.CompleteAsync(ct).ConfigureAwait(false);

@@ -29,6 +29,9 @@ internal sealed class UsageEvent
     public int? LatencyMs { get; init; }
     public int? TimeToFirstByteMs { get; init; }
 
+    /// <summary>Upstream attempts (retries and fallback included); null from gateways that do not send it.</summary>
+    public int? Attempts { get; init; }
+
     /// <summary>Cost in nano-USD from the shared price table; 0 when <see cref="Priced"/> is false.</summary>
     public long CostNanoUsd { get; init; }
 

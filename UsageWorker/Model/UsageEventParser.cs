@@ -33,7 +33,7 @@ internal sealed class UsageEventParser(PriceTable prices)
         string? requestId = null, ts = null, credentialId = null, credentialKind = null, ownerType = null, ownerId = null,
             orgId = null, agentName = null, deviceId = null, model = null, upstream = null, route = null, status = null,
             errorType = null, input = null, output = null, cacheCreation = null, cacheRead = null, stream = null,
-            latency = null, ttfb = null, estimated = null;
+            latency = null, ttfb = null, estimated = null, attempts = null;
         for (var i = 0; i < fields.Length; i += 2)
         {
             var value = fields[i + 1];
@@ -61,6 +61,7 @@ internal sealed class UsageEventParser(PriceTable prices)
                 case UsageEventFields.LatencyMs: latency = value; break;
                 case UsageEventFields.TimeToFirstByteMs: ttfb = value; break;
                 case UsageEventFields.Estimated: estimated = value; break;
+                case UsageEventFields.Attempts: attempts = value; break;
                 default: break; // Fields added later by a newer Gateway are ignored.
             }
         }
@@ -102,6 +103,7 @@ internal sealed class UsageEventParser(PriceTable prices)
             || !TryOptionalInteger(UsageEventFields.CacheReadInputTokens, cacheRead, 0, MaxTokens, out var cacheReadTokens, out error)
             || !TryOptionalInteger(UsageEventFields.LatencyMs, latency, 0, int.MaxValue, out var latencyMs, out error)
             || !TryOptionalInteger(UsageEventFields.TimeToFirstByteMs, ttfb, 0, int.MaxValue, out var ttfbMs, out error)
+            || !TryOptionalInteger(UsageEventFields.Attempts, attempts, 0, 1000, out var attemptCount, out error)
             || !TryFlag(UsageEventFields.Stream, stream, out var isStream, out error)
             || !TryFlag(UsageEventFields.Estimated, estimated, out var isEstimated, out error))
         {
@@ -150,6 +152,7 @@ internal sealed class UsageEventParser(PriceTable prices)
             Estimated = isEstimated,
             LatencyMs = (int?)latencyMs,
             TimeToFirstByteMs = (int?)ttfbMs,
+            Attempts = (int?)attemptCount,
             CostNanoUsd = cost,
             Priced = priced,
         };

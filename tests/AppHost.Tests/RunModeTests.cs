@@ -16,7 +16,7 @@ public sealed class RunModeTests(ITestOutputHelper log)
 
     private void Step(string what) => log.WriteLine($"{_clock.Elapsed.TotalSeconds,6:0.0}s {what}");
 
-    private static readonly string[] Resources = ["redis", "postgres", "llmgateway", "tokenservice", "usageworker", "gateway", "upstream", "adminui"];
+    private static readonly string[] Resources = ["redis", "postgres", "llmgateway", "tokenservice", "usageworker", "gateway", "upstream", "upstream-openai", "adminui"];
 
     [Fact]
     public async Task Run_mode_brings_everything_up_shows_it_on_the_dashboard_and_Ctrl_C_leaves_no_process()

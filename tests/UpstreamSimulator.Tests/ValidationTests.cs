@@ -67,6 +67,7 @@ public sealed class ValidationTests(SimulatorFixture sim) : IClassFixture<Simula
     [InlineData("""{"model":"m","max_tokens":10}""", "messages: Field required")]
     [InlineData("""{"model":"m","max_tokens":10,"messages":[]}""", "messages: List should have at least 1 item after validation, not 0")]
     [InlineData("""{"model":"m","max_tokens":10,"messages":[{"role":"system","content":"hi"}]}""", "messages.0.role: Input should be 'user' or 'assistant'")]
+    [InlineData("""{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"tool","content":"x"}]}""", "messages.1.role: Input should be 'user', 'assistant' or 'system'")]
     [InlineData("""{"model":"m","max_tokens":10,"messages":[{"role":"user"}]}""", "messages.0.content: Field required")]
     [InlineData("""{"model":"m","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":4000},"messages":[{"role":"user","content":"hi"}]}""", "`max_tokens` must be greater than `thinking.budget_tokens`")]
     [InlineData("""{"model":"m","max_tokens":10,"tool_choice":{"type":"tool","name":"x"},"tools":[{"name":"y","input_schema":{"type":"object"}}],"messages":[{"role":"user","content":"hi"}]}""", "tool_choice: Tool 'x' not found in tools")]
@@ -77,6 +78,19 @@ public sealed class ValidationTests(SimulatorFixture sim) : IClassFixture<Simula
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
         AssertAnthropicError(body, "invalid_request_error", message, response);
+    }
+
+    [Fact]
+    public async Task A_mid_conversation_system_message_as_claude_code_sends_it_is_accepted()
+    {
+        const string json = """
+            {"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"},{"role":"system","content":"<system-reminder>be brief</system-reminder>"},
+             {"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"text","text":"again"}]}]}
+            """;
+        var (status, body, _) = await SendAsync(sim.Http, sim.AnthropicPost("/v1/messages", json));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("message", body.GetProperty("type").GetString());
     }
 
     [Fact]

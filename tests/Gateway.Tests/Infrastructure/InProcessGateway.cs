@@ -32,7 +32,8 @@ public sealed class InProcessGateway : IAsyncDisposable
 
     public string SpoolDirectory { get; }
 
-    public static async Task<InProcessGateway> StartAsync(RedisServer redis, Uri upstream, IDictionary<string, string?>? settings = null)
+    public static async Task<InProcessGateway> StartAsync(
+        RedisServer redis, Uri upstream, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var ownsSpool = settings?.ContainsKey("Gateway:Usage:SpoolDirectory") != true;
         var spool = ownsSpool ? Directory.CreateTempSubdirectory("gw-spool-").FullName : settings!["Gateway:Usage:SpoolDirectory"]!;
@@ -66,6 +67,7 @@ public sealed class InProcessGateway : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(logs);
+            services?.Invoke(builder.Services);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -46,6 +46,22 @@ public sealed class IngestionTests(UsageAppFixture fixture)
     }
 
     [Fact]
+    public async Task The_upstream_and_its_attempt_count_are_stored_and_older_events_without_attempts_still_are()
+    {
+        await fixture.AddEventsAsync(
+        [
+            ["request_id", "attempts-2", "ts", "1750000000000", "model", "claude-haiku-4-5", "upstream", "secondary", "attempts", "2"],
+            ["request_id", "attempts-none", "ts", "1750000000000", "model", "claude-haiku-4-5", "upstream", "anthropic"],
+        ]);
+
+        await fixture.WaitForStoredAsync("attempts-", 2);
+
+        Assert.Equal("secondary", await fixture.ScalarAsync<string>("SELECT upstream FROM usage_events WHERE request_id = $1", "attempts-2"));
+        Assert.Equal(2, await fixture.ScalarAsync<int>("SELECT attempts FROM usage_events WHERE request_id = $1", "attempts-2"));
+        Assert.Equal(1, await fixture.ScalarAsync<long>("SELECT count(*) FROM usage_events WHERE request_id = $1 AND attempts IS NULL", "attempts-none"));
+    }
+
+    [Fact]
     public async Task A_poisoned_event_goes_to_the_dead_letter_stream_and_the_rest_keep_flowing()
     {
         var now = DateTimeOffset.UtcNow;
