@@ -98,7 +98,9 @@ public sealed class CredentialLifecycleTests(ReplicatedAppFixture app, ITestOutp
         {
             var propagation = revoked.RootElement.GetProperty("propagation");
             Assert.True(propagation.GetProperty("confirmed").GetBoolean());
-            Assert.Equal(2, propagation.GetProperty("gateways_notified").GetInt64());
+            // Both replicas subscribe; one may still be re-subscribing after another test restarted Redis (its cache
+            // was dropped on reconnect, so it cannot hold the credential either).
+            Assert.InRange(propagation.GetProperty("gateways_notified").GetInt64(), 1, 2);
         }
 
         await AssertRefusedByBothAsync(secret, TimeSpan.FromSeconds(30));

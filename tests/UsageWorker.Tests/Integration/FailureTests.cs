@@ -107,8 +107,15 @@ public sealed class FailureTests(UsageAppFixture fixture)
                     return false;
                 }
 
-                using var alive = await fixture.Worker(0).GetAsync("/alive");
-                return alive.IsSuccessStatusCode;
+                try
+                {
+                    using var alive = await fixture.Worker(0).GetAsync("/alive");
+                    return alive.IsSuccessStatusCode;
+                }
+                catch (InvalidOperationException)
+                {
+                    return false; // the new process has not published its address yet
+                }
             }, TimeSpan.FromSeconds(60)), "the restarted worker did not come up while PostgreSQL was down");
             using var notReady = await fixture.Worker(0).GetAsync("/health");
             Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
