@@ -6,6 +6,8 @@ namespace LlmGateway.Gateway.Forwarding;
 /// <summary>
 /// What to forward. The path is matched by the caller; the query string is kept as sent (e.g. <c>?beta=true</c>).
 /// <see cref="Plan"/> is the order of targets to try (null: the default upstream). <see cref="FixedTarget"/> marks one of the few fixed model routes, whose upstream URI is parsed once and reused.
+/// <see cref="OpenAiBody"/> is the same Messages request as Chat Completions, sent instead of <see cref="Body"/> to an
+/// OpenAI-compatible target (whose answer is translated back, <c>Translation/OpenAiUpstream</c>).
 /// </summary>
 internal readonly record struct ForwardRequest(
     string RequestId,
@@ -14,7 +16,8 @@ internal readonly record struct ForwardRequest(
     SseUsageReader? EventReader = null,
     JsonUsageReader? JsonReader = null,
     bool FixedTarget = false,
-    LlmGateway.Gateway.Routing.RoutePlan? Plan = null)
+    LlmGateway.Gateway.Routing.RoutePlan? Plan = null,
+    PooledBody? OpenAiBody = null)
 {
     /// <summary>No buffered body: the caller's body stream is sent as it arrives (cannot be retried).</summary>
     public bool StreamsRequestBody => Body is null;

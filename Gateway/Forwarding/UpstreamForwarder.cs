@@ -3,6 +3,8 @@ using System.Net;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Routing;
+using LlmGateway.Gateway.Translation;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
@@ -181,6 +183,7 @@ internal sealed partial class UpstreamForwarder(
         response.StatusCode = status;
         HeaderPolicy.CopyToClient(upstream, response, fromModelProvider: true);
         response.Headers[HeaderPolicy.RequestIdHeader] = request.RequestId;
+        var translated = TranslatesFor(request, endpoint);
         if (attempts > 1 && IsRetryableStatus(status))
         {
             // The gateway has already spent its retries on this failure: an SDK retrying too would multiply them.
@@ -189,6 +192,16 @@ internal sealed partial class UpstreamForwarder(
 
         var mediaType = upstream.Content.Headers.ContentType?.MediaType;
         var eventStream = string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
+        if (translated)
+        {
+            // The body becomes an Anthropic one of another length.
+            response.ContentLength = null;
+            if (!eventStream)
+            {
+                response.ContentType = "application/json";
+            }
+        }
+
         ForwardResult Result(ForwardingFailure failure, long firstByte, Exception? error) =>
             new(failure, failure == ForwardingFailure.ResponseBodyClient ? ForwardingFailures.ClientClosedRequest : status,
                 endpoint, attempts, eventStream, sendStarted, headersReceived, firstByte, error);
@@ -211,6 +224,10 @@ internal sealed partial class UpstreamForwarder(
             }
 
             body = await upstream.Content.ReadAsStreamAsync(exchangeToken);
+            if (translated)
+            {
+                body = await OpenAiUpstream.TranslateResponseAsync(body, status, eventStream, request.RequestId, exchangeToken);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException)
         {
@@ -349,16 +366,22 @@ internal sealed partial class UpstreamForwarder(
         return exception is OperationCanceledException ? ForwardingFailure.UpstreamTimeout : ForwardingFailure.UpstreamUnreachable;
     }
 
+    /// <summary>Whether this attempt sends the Messages request to an OpenAI-compatible target in its own format.</summary>
+    private static bool TranslatesFor(ForwardRequest request, UpstreamEndpoint endpoint) =>
+        endpoint.Kind == UpstreamKind.OpenAI && request.OpenAiBody is not null;
+
     private static HttpRequestMessage CreateMessage(HttpContext context, ForwardRequest request, UpstreamEndpoint endpoint)
     {
-        var target = request.FixedTarget ? endpoint.GetFixedUri(request.PathAndQuery) : endpoint.BuildUri(request.PathAndQuery);
+        var translated = TranslatesFor(request, endpoint);
+        var target = translated ? endpoint.GetFixedUri(OpenAiUpstream.ChatCompletionsPath)
+            : request.FixedTarget ? endpoint.GetFixedUri(request.PathAndQuery) : endpoint.BuildUri(request.PathAndQuery);
         var message = new HttpRequestMessage(HttpMethod.Parse(context.Request.Method), target)
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
 
-        if (request.Body is { } body)
+        if ((translated ? request.OpenAiBody : request.Body) is { } body)
         {
             if (body.Length > 0 || !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method))
             {

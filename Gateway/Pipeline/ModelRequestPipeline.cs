@@ -53,6 +53,7 @@ internal sealed partial class ModelRequestPipeline(
 
         var exchange = new Exchange(requestId, route, auth.Credential!, started);
         PooledBody? body = null;
+        PooledBody? openAiBody = null;
         JsonUsageReader? jsonReader = null;
         try
         {
@@ -160,13 +161,25 @@ internal sealed partial class ModelRequestPipeline(
             var pathAndQuery = context.Request.QueryString.HasValue && !route.TranslatesChatCompletions
                 ? route.UpstreamPath + context.Request.QueryString.Value
                 : route.UpstreamPath;
+            var plan = router.Plan(request.Model, route.TranslatesToOpenAi);
+            if (plan.HasOpenAiTarget)
+            {
+                openAiBody = OpenAiUpstream.TranslateRequest(body, out var untranslatable);
+                if (openAiBody is null)
+                {
+                    await RejectAsync(context, exchange, 400, AnthropicErrors.InvalidRequest, untranslatable!);
+                    return;
+                }
+            }
+
             var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true,
-                Plan: router.Plan(request.Model)), aborted);
+                Plan: plan, OpenAiBody: openAiBody), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }
         finally
         {
             body?.Dispose();
+            openAiBody?.Dispose();
             jsonReader?.Dispose();
             // Settled before the response ends: a client that sends its next request as soon as this one is done
             // finds its concurrency slot released and its tokens corrected.

@@ -12,8 +12,12 @@ internal sealed class UpstreamRouter(UpstreamCatalog catalog)
     /// <summary>The model id sent upstream for <paramref name="model"/> (<c>Routing:Aliases</c>), or the model itself.</summary>
     public string ResolveAlias(string model) => catalog.Aliases.TryGetValue(model, out var target) ? target : model;
 
-    /// <summary>The plan for a model; empty when no upstream serves it.</summary>
-    public RoutePlan Plan(string? model)
+    /// <summary>
+    /// The plan for a model; empty when no upstream serves it. OpenAI-compatible upstreams are candidates only when
+    /// <paramref name="translatable"/>: the request is a Messages request the forwarder can send them as Chat
+    /// Completions (<c>Translation/OpenAiUpstream</c>); count_tokens and text completions have no equivalent there.
+    /// </summary>
+    public RoutePlan Plan(string? model, bool translatable = false)
     {
         if (model is null)
         {
@@ -30,10 +34,7 @@ internal sealed class UpstreamRouter(UpstreamCatalog catalog)
                 continue;
             }
 
-            // Model requests reach the upstream in the Messages format. An OpenAI-compatible provider would need the
-            // reverse translation (Translation/Messages*Translator) applied before the usage readers; until that is
-            // wired it is never chosen here, so it cannot receive a body it does not understand.
-            if (!provider.Serves(model) || provider.Kind != UpstreamKind.Anthropic)
+            if (!provider.Serves(model) || (provider.Kind == UpstreamKind.OpenAI && !translatable))
             {
                 continue;
             }
@@ -77,6 +78,9 @@ internal sealed class RoutePlan(UpstreamEndpoint[] targets)
     private int _next;
 
     public IReadOnlyList<UpstreamEndpoint> Targets => targets;
+
+    /// <summary>Whether any target speaks Chat Completions (the request must then be translated for it).</summary>
+    public bool HasOpenAiTarget => Array.Exists(targets, static t => t.Kind == UpstreamKind.OpenAI);
 
     /// <summary>Whether the target of the current attempt holds its breaker's half-open probe.</summary>
     public bool Probe { get; private set; }

@@ -33,6 +33,9 @@ public sealed class AppFixture : IAsyncLifetime
     /// <summary>The simulator's own address, for its <c>/sim</c> control plane.</summary>
     public HttpClient Simulator { get; private set; } = null!;
 
+    /// <summary>The OpenAI-compatible simulator (demo mode's second provider, serving <c>gpt-*</c>).</summary>
+    public HttpClient OpenAiSimulator { get; private set; } = null!;
+
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
     /// <summary>Every status the gateway answered in these tests; none may be a 500.</summary>
@@ -51,6 +54,7 @@ public sealed class AppFixture : IAsyncLifetime
         await App.StopResourceAsync("usageworker");
         Gateway = App.GetEndpoint("gateway");
         Simulator = App.CreateHttpClient("upstream");
+        OpenAiSimulator = App.CreateHttpClient("upstream-openai");
         Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
     }
 
@@ -58,6 +62,7 @@ public sealed class AppFixture : IAsyncLifetime
     {
         Redis?.Dispose();
         Simulator?.Dispose();
+        OpenAiSimulator?.Dispose();
         if (App is not null)
         {
             await App.DisposeAsync();

@@ -390,18 +390,82 @@ public sealed class UpstreamRoutingTests(TwoUpstreamsFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task A_messages_request_is_never_sent_untranslated_to_an_openai_compatible_upstream()
+    public async Task A_messages_request_reaches_an_openai_compatible_upstream_only_as_chat_completions_and_count_tokens_not_at_all()
     {
         var (secret, _) = await TestCredentials.CreateAsync(fixture.RedisClient);
+        fixture.Secondary.Handler = async context =>
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(context.Request.Path == "/v1/chat/completions"
+                ? """{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"from oai"},"finish_reason":"length"}],"usage":{"prompt_tokens":12,"completion_tokens":8,"prompt_tokens_details":{"cached_tokens":2}}}"""
+                : """{"unexpected":true}""");
+        };
         using var client = Client();
-        var secondary = fixture.Secondary.Requests.Count;
+
         using var response = await client.SendAsync(Messages(secret, "gpt-4o-mini"));
 
-        // Only an OpenAI-compatible upstream serves gpt-*: the Messages body would not be understood there.
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Contains("not_found_error", await response.Content.ReadAsStringAsync());
-        Assert.Equal(secondary, fixture.Secondary.Requests.Count);
-        Assert.DoesNotContain(fixture.Primary.Requests, r => Encoding.UTF8.GetString(r.Body).Contains("gpt-4o-mini", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using (var message = JsonDocument.Parse(await response.Content.ReadAsStringAsync()))
+        {
+            var root = message.RootElement;
+            Assert.Equal("message", root.GetProperty("type").GetString());
+            Assert.Equal("from oai", root.GetProperty("content")[0].GetProperty("text").GetString());
+            Assert.Equal("max_tokens", root.GetProperty("stop_reason").GetString());
+            Assert.Equal(10, root.GetProperty("usage").GetProperty("input_tokens").GetInt32());
+            Assert.Equal(2, root.GetProperty("usage").GetProperty("cache_read_input_tokens").GetInt32());
+        }
+
+        var sent = Assert.Single(fixture.Secondary.Requests);
+        Assert.Equal("/v1/chat/completions", sent.PathAndQuery);
+        Assert.Equal("Bearer key-oai", sent.Header("Authorization"));
+        Assert.Null(sent.Header("x-api-key"));
+        using (var body = JsonDocument.Parse(sent.Body))
+        {
+            Assert.Equal("user", body.RootElement.GetProperty("messages")[0].GetProperty("role").GetString());
+            Assert.Equal(8, body.RootElement.GetProperty("max_tokens").GetInt32());
+        }
+
+        var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
+        Assert.Equal(("oai", "10", "8", "2"), (usage["upstream"], usage["input_tokens"], usage["output_tokens"], usage["cache_read_input_tokens"]));
+
+        // count_tokens has no Chat Completions equivalent: no upstream serves it for this model.
+        using var count = new HttpRequestMessage(HttpMethod.Post, "/v1/messages/count_tokens")
+        {
+            Content = new StringContent("""{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+        };
+        count.Headers.TryAddWithoutValidation("x-api-key", secret);
+        using var counted = await client.SendAsync(count);
+        Assert.Equal(HttpStatusCode.NotFound, counted.StatusCode);
+        Assert.Single(fixture.Secondary.Requests);
+    }
+
+    [Fact]
+    public async Task An_openai_compatible_upstream_that_cuts_its_stream_ends_the_anthropic_stream_with_an_error_event()
+    {
+        var (secret, _) = await TestCredentials.CreateAsync(fixture.RedisClient);
+        fixture.Secondary.Handler = async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("""data: {"id":"c1","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"half"}}]}""" + "\n\n");
+            await context.Response.Body.FlushAsync();
+            // Long enough for the gateway to have the headers (a reset before them is a connection failure, retried).
+            await Task.Delay(300);
+            context.Abort();
+        };
+        using var client = Client();
+        using var request = Messages(secret, "gpt-4o-mini");
+        request.Content = new StringContent("""{"model":"gpt-4o-mini","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json");
+
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {text}");
+        Assert.StartsWith("event: message_start", text, StringComparison.Ordinal);
+        Assert.Contains("\"half\"", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("message_stop", text, StringComparison.Ordinal);
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+        var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
+        Assert.Equal("1", usage["estimated"]);
     }
 
     [Fact]

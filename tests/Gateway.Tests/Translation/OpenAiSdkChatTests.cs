@@ -66,6 +66,34 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
     }
 
     [Fact]
+    public async Task A_chat_completion_for_a_model_of_the_openai_compatible_upstream_is_served_there_streamed_with_usage()
+    {
+        // gpt-* is served only by demo mode's OpenAI-compatible simulator: the request goes through the Messages form
+        // both ways (Translation/OpenAiUpstream), so it is metered by the same readers.
+        var (secret, projection) = await app.CreateCredentialAsync(models: ["gpt-*"]);
+        var tag = NewTag();
+        var text = new StringBuilder();
+        ChatTokenUsage? usage = null;
+        await foreach (var update in Chat(secret, tag, "gpt-4o-mini").CompleteChatStreamingAsync([new UserChatMessage("one two three")],
+                           new ChatCompletionOptions { MaxOutputTokenCount = 4 }))
+        {
+            foreach (var part in update.ContentUpdate)
+            {
+                text.Append(part.Text);
+            }
+
+            usage = update.Usage ?? usage;
+        }
+
+        Assert.Equal("one two three one", text.ToString());
+        Assert.Equal(4, usage?.OutputTokenCount);
+        using var record = JsonDocument.Parse(await app.OpenAiSimulator.GetStringAsync($"/sim/requests/{tag}?wait=finished&timeoutMs=30000"));
+        Assert.Equal("/v1/chat/completions", record.RootElement.GetProperty("path").GetString());
+        var recorded = await LatestUsageAsync(projection.Id);
+        Assert.Equal(("openai", "/v1/chat/completions", "4"), (recorded["upstream"], recorded["route"], recorded["output_tokens"]));
+    }
+
+    [Fact]
     public async Task A_streamed_chat_completion_ends_with_usage_including_cached_tokens()
     {
         var (secret, projection) = await app.CreateCredentialAsync();
