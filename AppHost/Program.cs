@@ -107,6 +107,19 @@ if (AppHostSettings.IsDemoMode(builder))
         .WithEnvironment("Upstreams__openai__BaseUrl", "http://upstream-openai")
         .WithEnvironment("Upstreams__openai__ApiKey", openAiKey)
         .WithEnvironment("Upstreams__openai__Models__0", "gpt-*");
+
+    // OpenAI's list prices for the demo's models (USD per million tokens; no cache-write surcharge), so gpt-* traffic
+    // has a cost and budgets apply to it. The operator's own Pricing section, passed below, overrides them.
+    foreach (var (model, input, output, cached) in new[] { ("gpt-4o-mini", "0.15", "0.6", "0.075"), ("gpt-4o", "2.5", "10", "1.25") })
+    {
+        foreach (var priced in new IResourceBuilder<IResourceWithEnvironment>[] { gateway, usageWorker })
+        {
+            priced.WithEnvironment($"Pricing__Upstreams__openai__{model}__Input", input)
+                .WithEnvironment($"Pricing__Upstreams__openai__{model}__Output", output)
+                .WithEnvironment($"Pricing__Upstreams__openai__{model}__CacheWrite", input)
+                .WithEnvironment($"Pricing__Upstreams__openai__{model}__CacheRead", cached);
+        }
+    }
 }
 else
 {

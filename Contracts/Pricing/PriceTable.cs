@@ -23,6 +23,7 @@ public sealed class PriceTable
     private readonly Dictionary<string, ModelPrice> _exact;
     private readonly (string Key, ModelPrice Price)[] _bySnapshotPrefix;
     private readonly (string Prefix, string Key, ModelPrice Price)[] _patterns;
+    private readonly Dictionary<string, PriceTable> _upstreams = new(StringComparer.OrdinalIgnoreCase);
 
     public PriceTable(IReadOnlyDictionary<string, ModelPrice> models, ModelPrice? unknownModelPrice = null)
     {
@@ -81,7 +82,53 @@ public sealed class PriceTable
         }
 
         var unknown = options.EffectiveUnknownModelRule == UnknownModelRule.Default ? Resolve(options.Default!, null) : null;
-        return new PriceTable(models, unknown);
+        var table = new PriceTable(models, unknown);
+        foreach (var (upstream, entries) in options.Upstreams)
+        {
+            table._upstreams[upstream] = new PriceTable(entries.ToDictionary(e => e.Key, e => Resolve(e.Value, null), StringComparer.OrdinalIgnoreCase));
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// The price of <paramref name="model"/> as <paramref name="upstream"/> charges it (<c>Pricing:Upstreams</c>), else
+    /// the general price; false when neither prices it.
+    /// </summary>
+    public bool TryGetPrice(string? model, string? upstream, [NotNullWhen(true)] out ModelPrice? price)
+    {
+        if (upstream is not null && _upstreams.TryGetValue(upstream, out var own) && own.Find(model) is { } match)
+        {
+            price = match.Price;
+            return true;
+        }
+
+        return TryGetPrice(model, out price);
+    }
+
+    /// <summary>
+    /// The dearest price any upstream may charge for <paramref name="model"/>, component by component (for a budget
+    /// reservation made before the upstream is chosen); false when nothing prices it.
+    /// </summary>
+    public bool TryGetHighestPrice(string? model, [NotNullWhen(true)] out ModelPrice? price)
+    {
+        TryGetPrice(model, out price);
+        foreach (var table in _upstreams.Values)
+        {
+            if (table.Find(model) is not { } match)
+            {
+                continue;
+            }
+
+            var other = match.Price;
+            price = price is null ? other : new ModelPrice(
+                Math.Max(price.InputPerMTok, other.InputPerMTok),
+                Math.Max(price.OutputPerMTok, other.OutputPerMTok),
+                Math.Max(price.CacheWritePerMTok, other.CacheWritePerMTok),
+                Math.Max(price.CacheReadPerMTok, other.CacheReadPerMTok));
+        }
+
+        return price is not null;
     }
 
     /// <summary>Binds and builds from the <c>Pricing</c> configuration section (pass the section itself).</summary>

@@ -10,6 +10,9 @@ namespace LlmGateway.Contracts.Pricing;
 ///     "claude-sonnet-4-5": { "Input": 3, "Output": 15 },
 ///     "my-fine-tune*": { "Input": 2, "Output": 8, "CacheWrite": 2.5, "CacheRead": 0.2 }
 ///   },
+///   "Upstreams": {
+///     "openai": { "gpt-4o-mini": { "Input": 0.15, "Output": 0.6, "CacheWrite": 0.15, "CacheRead": 0.075 } }
+///   },
 ///   "UnknownModel": "Reject",
 ///   "Default": { "Input": 15, "Output": 75 }
 /// }
@@ -27,6 +30,13 @@ public sealed class PricingOptions
     /// changes. A key without <c>*</c> also matches the id's dated snapshots (see <see cref="PriceTable"/>).
     /// </summary>
     public Dictionary<string, ModelPriceOptions> Models { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Prices of one upstream (by its name in <c>Upstreams:&lt;name&gt;</c>) that charges differently from
+    /// <see cref="Models"/>: a request that upstream served is priced from its entries first (same matching rules),
+    /// then from the general table. Budgets reserve at the dearest price any upstream may charge for the model.
+    /// </summary>
+    public Dictionary<string, Dictionary<string, ModelPriceOptions>> Upstreams { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// What to do with a model no entry matches: <see cref="UnknownModelRule.Reject"/> (it has no price; the Gateway
@@ -56,6 +66,21 @@ public sealed class PricingOptions
 
             var builtIn = IncludeBuiltInPrices && BuiltInModelPrices.All.ContainsKey(key);
             ValidatePrice(path, entry, requireInputOutput: !builtIn, errors);
+        }
+
+        foreach (var (upstream, models) in Upstreams)
+        {
+            foreach (var (key, entry) in models)
+            {
+                var path = $"{SectionName}:Upstreams:{upstream}:{key}";
+                if (string.IsNullOrWhiteSpace(key) || key.Trim() != key
+                    || (key.IndexOf('*', StringComparison.Ordinal) is var star && star >= 0 && star != key.Length - 1))
+                {
+                    errors.Add($"{path}: a model id or pattern ('*' only at the end) is required.");
+                }
+
+                ValidatePrice(path, entry, requireInputOutput: true, errors);
+            }
         }
 
         var rule = EffectiveUnknownModelRule;

@@ -31,6 +31,13 @@ internal sealed class UpstreamCatalog
                     results.Select(r => $"{section.Path}: {r.ErrorMessage}"));
             }
 
+            if (section.GetSection("Pricing").Exists())
+            {
+                // Both the Gateway (budgets) and the UsageWorker (recorded cost) must price alike: one shared section.
+                throw new OptionsValidationException(section.Path, typeof(UpstreamProviderOptions),
+                    [$"{section.Path}:Pricing: an upstream's prices go in Pricing:Upstreams:{section.Key}:<model> (shared with the UsageWorker)."]);
+            }
+
             var keys = provider.Keys().ToArray();
             var baseUri = Resolve(resolver, provider.BaseUrl!);
             var targets = new UpstreamEndpoint[Math.Max(1, keys.Length)];

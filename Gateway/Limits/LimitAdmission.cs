@@ -1,3 +1,4 @@
+using LlmGateway.Contracts.Pricing;
 using System.Diagnostics;
 using System.Globalization;
 using LlmGateway.Gateway.Admission;
@@ -26,6 +27,7 @@ internal sealed partial class LimitAdmission(
     LeaseRegistry leases,
     LimitStoreState state,
     LimitTelemetry telemetry,
+    PriceTable prices,
     IOptions<LimitOptions> options,
     ILogger<LimitAdmission> logger) : IRequestAdmission
 {
@@ -126,8 +128,9 @@ internal sealed partial class LimitAdmission(
         var plan = ticket.Plan;
         var usage = outcome.Usage;
         var cost = 0L;
-        if (plan.Metered && plan.Price is { } price && usage.Reported)
+        if (plan.Metered && plan.Price is not null && usage.Reported && prices.TryGetPrice(plan.Model, outcome.Upstream, out var price))
         {
+            // The price of the upstream that served it, as the UsageWorker records it (the plan reserved the dearest).
             cost = price.CostNanoUsd(new ContractUsage(usage.InputTokens, usage.OutputTokens, usage.CacheCreationInputTokens, usage.CacheReadInputTokens));
         }
 

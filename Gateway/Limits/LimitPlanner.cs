@@ -94,7 +94,8 @@ internal sealed class LimitPlanner(IOptions<LimitOptions> options, PriceTable pr
     {
         var profile = ProfileOf(request.Credential);
         var metered = request.MeteredTokens;
-        var price = metered && prices.TryGetPrice(request.Model, out var found) ? found : null;
+        // Reserved at the dearest price among the upstreams that may serve the model; settled at the price of the one that did.
+        var price = metered && prices.TryGetHighestPrice(request.Model, out var found) ? found : null;
         var maxTokens = Math.Max(0, request.MaxTokens ?? _options.DefaultMaxTokens);
         var bytes = Math.Max(0, request.RequestBodyBytes);
         var reservation = _options.Reservation;

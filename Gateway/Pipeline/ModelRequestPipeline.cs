@@ -200,7 +200,7 @@ internal sealed partial class ModelRequestPipeline(
         var latency = time.GetElapsedTime(exchange.Started, now);
         if (exchange.Admitted && admission is not null)
         {
-            await admission.SettleAsync(exchange.Ticket!, new AdmissionOutcome(exchange.Usage, exchange.Estimated, exchange.Status, exchange.ErrorType));
+            await admission.SettleAsync(exchange.Ticket!, new AdmissionOutcome(exchange.Usage, exchange.Estimated, exchange.Status, exchange.ErrorType, exchange.Upstream));
         }
 
         var credential = exchange.Credential;

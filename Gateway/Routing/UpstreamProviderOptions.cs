@@ -53,12 +53,6 @@ public sealed class UpstreamProviderOptions
     /// <summary>Longest wait for the response headers; defaults to <c>Upstream:FirstByteTimeout</c>.</summary>
     public TimeSpan? FirstByteTimeout { get; set; }
 
-    /// <summary>
-    /// Prices per million tokens by model pattern (USD), for a provider priced differently from the gateway's
-    /// pricing table: <c>Pricing:&lt;pattern&gt;:Input</c>, <c>Output</c>, <c>CacheRead</c>, <c>CacheWrite</c>.
-    /// </summary>
-    public Dictionary<string, UpstreamPrice> Pricing { get; set; } = new(StringComparer.Ordinal);
-
     public IEnumerable<string> Keys()
     {
         if (!string.IsNullOrEmpty(ApiKey))
@@ -74,18 +68,6 @@ public sealed class UpstreamProviderOptions
             }
         }
     }
-}
-
-/// <summary>USD per million tokens.</summary>
-public sealed class UpstreamPrice
-{
-    public decimal Input { get; set; }
-
-    public decimal Output { get; set; }
-
-    public decimal CacheRead { get; set; }
-
-    public decimal CacheWrite { get; set; }
 }
 
 /// <summary>

@@ -113,7 +113,7 @@ internal sealed class UsageEventParser(PriceTable prices)
         var tokens = new TokenUsage(inputTokens ?? 0, outputTokens ?? 0, cacheCreationTokens ?? 0, cacheReadTokens ?? 0);
         long cost = 0;
         var priced = tokens.TotalTokens == 0;
-        if (!priced && prices.TryGetPrice(model, out var price))
+        if (!priced && prices.TryGetPrice(model, upstream, out var price))
         {
             try
             {

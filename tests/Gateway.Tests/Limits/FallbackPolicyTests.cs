@@ -50,6 +50,7 @@ public sealed class FallbackPolicyTests : IDisposable
             new LeaseRegistry(),
             new LimitStoreState(scripts, wrapped, _time, loggers.CreateLogger<LimitStoreState>()),
             new LimitTelemetry(_metrics.GetRequiredService<IMeterFactory>()),
+            PriceTable.BuiltIn,
             wrapped,
             loggers.CreateLogger<LimitAdmission>());
         return (admission, pending);

@@ -9,6 +9,26 @@ public sealed class UsageEventParserTests
     private static readonly UsageEventParser Parser = new(PriceTable.BuiltIn);
 
     [Fact]
+    public void An_event_is_priced_at_the_price_of_the_upstream_that_served_it()
+    {
+        var prices = PriceTable.Create(new PricingOptions
+        {
+            Upstreams = new() { ["openai"] = new() { ["gpt-*"] = new ModelPriceOptions { Input = 1, Output = 2 } } },
+        });
+        var parser = new UsageEventParser(prices);
+        (string, string)[] Event(string upstream) =>
+        [
+            (UsageEventFields.RequestId, "req_" + upstream), (UsageEventFields.Timestamp, "1750000000123"), (UsageEventFields.Model, "gpt-4o"),
+            (UsageEventFields.Upstream, upstream), (UsageEventFields.InputTokens, "1000"), (UsageEventFields.OutputTokens, "500"),
+        ];
+
+        Assert.True(parser.TryParse(Fields(Event("openai")), out var served, out var error), error);
+        Assert.Equal(2_000_000, served!.CostNanoUsd); // 1000 × $1/M + 500 × $2/M = $0.002
+        Assert.True(parser.TryParse(Fields(Event("other")), out var unpriced, out error), error);
+        Assert.False(unpriced!.Priced);
+    }
+
+    [Fact]
     public void A_complete_event_is_parsed_and_priced()
     {
         var ok = Parser.TryParse(Fields(

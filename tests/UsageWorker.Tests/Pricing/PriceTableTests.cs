@@ -123,6 +123,43 @@ public sealed class PriceTableTests
     }
 
     [Fact]
+    public void An_upstream_priced_differently_is_charged_its_own_price_and_reservations_take_the_dearest()
+    {
+        var table = PriceTable.FromConfiguration(Section(new()
+        {
+            ["Pricing:Models:gpt-4o-mini:Input"] = "0.2",
+            ["Pricing:Models:gpt-4o-mini:Output"] = "0.5",
+            ["Pricing:Upstreams:openai:gpt-4o-mini:Input"] = "0.15",
+            ["Pricing:Upstreams:openai:gpt-4o-mini:Output"] = "0.6",
+            ["Pricing:Upstreams:openai:gpt-4o-mini:CacheWrite"] = "0.15",
+            ["Pricing:Upstreams:openai:gpt-4o-mini:CacheRead"] = "0.075",
+            ["Pricing:Upstreams:vllm:llama-*:Input"] = "0.01",
+            ["Pricing:Upstreams:vllm:llama-*:Output"] = "0.02",
+        }));
+
+        Assert.True(table.TryGetPrice("gpt-4o-mini", "openai", out var own));
+        Assert.Equal(new ModelPrice(0.15m, 0.6m, 0.15m, 0.075m), own);
+        // Another upstream (or none) pays the general price; a model only one upstream prices is priced there only.
+        Assert.True(table.TryGetPrice("gpt-4o-mini", "azure", out var general));
+        Assert.Equal(0.2m, general.InputPerMTok);
+        Assert.True(table.TryGetPrice("llama-3-70b", "VLLM", out var llama));
+        Assert.Equal(0.01m, llama.InputPerMTok);
+        Assert.False(table.TryGetPrice("llama-3-70b", null, out _));
+        // Before the upstream is chosen, a budget reserves at the dearest of every component.
+        Assert.True(table.TryGetHighestPrice("gpt-4o-mini", out var highest));
+        Assert.Equal(new ModelPrice(0.2m, 0.6m, 0.25m, 0.075m), highest);
+        Assert.True(table.TryGetHighestPrice("llama-3-70b", out var onlyUpstream));
+        Assert.Equal(0.02m, onlyUpstream.OutputPerMTok);
+        Assert.False(table.TryGetHighestPrice("unpriced", out _));
+
+        var invalid = Assert.Throws<InvalidOperationException>(() => PriceTable.FromConfiguration(Section(new()
+        {
+            ["Pricing:Upstreams:openai:gpt-*-x:Input"] = "1",
+        })));
+        Assert.Contains("Pricing:Upstreams:openai:gpt-*-x", invalid.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Only_configured_models_when_built_in_prices_are_off()
     {
         var table = PriceTable.FromConfiguration(Section(new()
