@@ -172,6 +172,23 @@ internal static class ModelsApi
 
     private static async Task GetAsync(HttpContext context, string id, [AsParameters] ModelsApiServices services)
     {
+        // As for the list: OpenAI clients get OpenAI's model object and every error in OpenAI's shape.
+        var openAi = OpenAiModelList.Wanted(context.Request) ? OpenAiResponseBody.Install(context) : null;
+        try
+        {
+            await GetForCallerAsync(context, id, services, openAi is not null);
+        }
+        finally
+        {
+            if (openAi is not null)
+            {
+                await openAi.CompleteAsync();
+            }
+        }
+    }
+
+    private static async Task GetForCallerAsync(HttpContext context, string id, ModelsApiServices services, bool openAi)
+    {
         var time = services.Time;
         var started = time.GetTimestamp();
         var requestId = RequestIds.Of(context);
@@ -191,7 +208,56 @@ internal static class ModelsApi
             return;
         }
 
+        if (openAi)
+        {
+            await GetForOpenAiAsync(context, id, auth.Credential, services, requestId, started);
+            return;
+        }
+
         await services.Passthrough.ForwardAsync(context, auth.Credential, requestId, started);
+    }
+
+    /// <summary>
+    /// An OpenAI client's <c>GET /v1/models/{id}</c>: the model from the same cached list as <c>/v1/models</c>, as
+    /// OpenAI's model object, or a 404 in OpenAI's shape.
+    /// </summary>
+    private static async Task GetForOpenAiAsync(
+        HttpContext context, string id, CredentialProjection credential, ModelsApiServices services, string requestId, long started)
+    {
+        var admitted = await services.Admission.AdmitAsync(context, credential, "/v1/models", requestId);
+        var (status, errorType) = (admitted.Status, admitted.ErrorType);
+        if (admitted.Ok)
+        {
+            (status, errorType) = await WriteModelAsync(context, id, requestId, services);
+            await services.Admission.SettleAsync(admitted, status, errorType);
+        }
+
+        await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
+            requestId, services.Time, services.Time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
+    }
+
+    private static async Task<(int Status, string? ErrorType)> WriteModelAsync(HttpContext context, string id, string requestId, ModelsApiServices services)
+    {
+        var list = await services.ModelList.GetAsync(context.RequestAborted);
+        if (list.Models is not { } models)
+        {
+            return await WriteUpstreamFailureAsync(context, list, requestId);
+        }
+
+        var index = IndexOf(models, id);
+        if (index < 0)
+        {
+            await AnthropicErrors.WriteAsync(context, 404, AnthropicErrors.NotFound, $"The model '{id}' does not exist or you do not have access to it.", requestId);
+            return (404, AnthropicErrors.NotFound);
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+        context.Response.Headers["x-request-id"] = requestId;
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        OpenAiModelList.WriteModel(writer, models[index], "anthropic");
+        return (200, null);
     }
 
     private static async Task<(int Status, string? ErrorType)> WriteUpstreamFailureAsync(HttpContext context, ModelListResult list, string requestId)
@@ -210,7 +276,7 @@ internal static class ModelsApi
         return (502, ForwardingFailures.Tag(ForwardingFailure.UpstreamUnreachable));
     }
 
-    private static int IndexOf(List<UpstreamModel> models, string id)
+    private static int IndexOf(IReadOnlyList<UpstreamModel> models, string id)
     {
         for (var i = 0; i < models.Count; i++)
         {

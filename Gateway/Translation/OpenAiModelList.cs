@@ -21,15 +21,21 @@ internal static class OpenAiModelList
         writer.WriteStartArray("data"u8);
         foreach (var model in models)
         {
-            writer.WriteStartObject();
-            writer.WriteString("id"u8, model.Id);
-            writer.WriteString("object"u8, "model"u8);
-            writer.WriteNumber("created"u8, Created(model.Json));
-            writer.WriteString("owned_by"u8, ownedBy);
-            writer.WriteEndObject();
+            WriteModel(writer, model, ownedBy);
         }
 
         writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>One model as OpenAI's model object (<c>GET /v1/models/{id}</c>, and each entry of the list).</summary>
+    public static void WriteModel(Utf8JsonWriter writer, UpstreamModel model, string ownedBy)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("id"u8, model.Id);
+        writer.WriteString("object"u8, "model"u8);
+        writer.WriteNumber("created"u8, Created(model.Json));
+        writer.WriteString("owned_by"u8, ownedBy);
         writer.WriteEndObject();
     }
 

@@ -286,6 +286,16 @@ public sealed class OpenAiSdkChatTests(AppFixture app)
         var anthropic = await app.Sdk(secret).Models.List(new() { Limit = 1000 });
         Assert.Equal(models.Select(m => m.Id), anthropic.Items.Select(m => m.ID));
 
+        // One model by id: OpenAI's model object; a model the caller may not use (or that does not exist) is a 404 in OpenAI's shape.
+        var one = (await client.GetModelAsync(models[0].Id)).Value;
+        Assert.Equal((models[0].Id, "anthropic", models[0].CreatedAt), (one.Id, one.OwnedBy, one.CreatedAt));
+        foreach (var hidden in new[] { "claude-sonnet-4-5-20250929", "no-such-model" })
+        {
+            var missing = await Assert.ThrowsAsync<ClientResultException>(() => client.GetModelAsync(hidden));
+            Assert.Equal(404, missing.Status);
+            Assert.Equal("invalid_request_error", (await ErrorAsync(missing)).GetProperty("type").GetString());
+        }
+
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => new OpenAI.Models.OpenAIModelClient(new ApiKeyCredential("nope"),
             new OpenAIClientOptions { Endpoint = new Uri(app.Gateway, "/v1"), RetryPolicy = new ClientRetryPolicy(0) }).GetModelsAsync());
         Assert.Equal(401, refused.Status);
