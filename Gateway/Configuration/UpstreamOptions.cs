@@ -29,6 +29,14 @@ public sealed class UpstreamOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan FirstByteTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Once the response has started, the longest the upstream may send nothing at all (Anthropic sends <c>ping</c>
+    /// events while it works). A stalled stream then ends with an <c>event: error</c> and its usage is recorded as
+    /// estimated, instead of holding the client until it gives up.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan ActivityTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Retries before the first response byte (connection errors, 408, 409, 429, 5xx, 529).</summary>
     [Range(0, 10)]
     public int MaxRetries { get; set; } = 2;

@@ -23,8 +23,11 @@ internal enum ControlPlaneService
 internal sealed partial class ControlPlaneForwarder(
     IHttpClientFactory clients,
     IOptions<GatewayOptions> gatewayOptions,
+    IOptions<ControlPlaneOptions> controlPlaneOptions,
     ILogger<ControlPlaneForwarder> logger)
 {
+    private readonly TimeSpan _timeout = controlPlaneOptions.Value.Timeout;
+
     public const string TokenServiceClient = "controlplane-tokenservice";
     public const string UsageWorkerClient = "controlplane-usageworker";
 
@@ -105,8 +108,12 @@ internal sealed partial class ControlPlaneForwarder(
 
             var eventStream = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
             await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            var copy = await StreamCopier.CopyAsync(body, context.Response.Body, null, eventStream, TimeProvider.System, context.RequestAborted);
-            if (copy.Outcome is CopyOutcome.SourceFailed)
+            // The client's timeout ends with the headers: the body may not stall longer than the same timeout either.
+            using var exchange = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            var activity = new ActivityTimer(exchange, _timeout);
+            activity.Touch();
+            var copy = await StreamCopier.CopyAsync(body, context.Response.Body, null, eventStream, TimeProvider.System, activity);
+            if (copy.Outcome is CopyOutcome.SourceFailed || (copy.Outcome is CopyOutcome.Canceled && !context.RequestAborted.IsCancellationRequested))
             {
                 LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", copy.Error?.Message ?? "response cut");
                 context.Abort();

@@ -39,6 +39,9 @@ internal enum ForwardingFailure
 
     /// <summary>The response had started when the client went away; the upstream call was cancelled.</summary>
     ResponseBodyClient,
+
+    /// <summary>The response had started, then the upstream sent nothing for <c>Upstream:ActivityTimeout</c>.</summary>
+    ResponseBodyStalled,
 }
 
 internal static class ForwardingFailures
@@ -57,6 +60,8 @@ internal static class ForwardingFailures
         ForwardingFailure.NoHealthyUpstream => (503, AnthropicErrors.Overloaded, "No upstream is available for this model: every circuit breaker is open. Retry after the time in retry-after."),
         ForwardingFailure.NoUpstreamForModel => (404, AnthropicErrors.NotFound, "No upstream serves this model."),
         ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
+        ForwardingFailure.ResponseBodyStalled => (504, AnthropicErrors.Timeout,
+            "The upstream API stopped sending in the middle of the response; the gateway ended it after its activity timeout."),
         _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
     };
 
@@ -72,6 +77,7 @@ internal static class ForwardingFailures
         ForwardingFailure.NoUpstreamForModel => "no_upstream",
         ForwardingFailure.ResponseBodyUpstream => "upstream_stream_cut",
         ForwardingFailure.ResponseBodyClient => "client_disconnected",
+        ForwardingFailure.ResponseBodyStalled => "upstream_stream_stalled",
         _ => "none",
     };
 }

@@ -24,6 +24,17 @@ internal enum CopyOutcome
 internal readonly record struct CopyResult(CopyOutcome Outcome, long Bytes, long FirstByteTimestamp, Exception? Error);
 
 /// <summary>
+/// The cancellation of one upstream exchange once its response has started: it fires when the upstream has sent
+/// nothing for <c>timeout</c>; every read that returns data re-arms it (one timer, reset in place).
+/// </summary>
+internal readonly struct ActivityTimer(CancellationTokenSource source, TimeSpan timeout)
+{
+    public CancellationToken Token => source.Token;
+
+    public void Touch() => source.CancelAfter(timeout);
+}
+
+/// <summary>
 /// Copies a response body to the client as it arrives: every chunk is written (and flushed) as soon as it is read,
 /// and nothing waits for the whole body. The SSE variant releases whole events only, so that if the upstream cuts
 /// the stream the client holds complete events and an <c>event: error</c> frame can follow cleanly.
@@ -35,8 +46,9 @@ internal static class StreamCopier
     private const int MaxSseEventBytes = 16 * 1024 * 1024;
 
     public static async ValueTask<CopyResult> CopyAsync(
-        Stream source, Stream destination, JsonUsageReader? capture, bool flushEachChunk, TimeProvider time, CancellationToken cancellationToken)
+        Stream source, Stream destination, JsonUsageReader? capture, bool flushEachChunk, TimeProvider time, ActivityTimer activity)
     {
+        var cancellationToken = activity.Token;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long total = 0;
         long firstByte = 0;
@@ -63,6 +75,7 @@ internal static class StreamCopier
                     return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
                 }
 
+                activity.Touch();
                 capture?.Append(buffer.AsSpan(0, read));
                 try
                 {
@@ -100,8 +113,9 @@ internal static class StreamCopier
     /// only the trailing part of an event still in flight is held back until its blank line arrives.
     /// </summary>
     public static async ValueTask<CopyResult> CopyEventsAsync(
-        Stream source, PipeWriter destination, SseUsageReader reader, TimeProvider time, CancellationToken cancellationToken)
+        Stream source, PipeWriter destination, SseUsageReader reader, TimeProvider time, ActivityTimer activity)
     {
+        var cancellationToken = activity.Token;
         byte[]? buffer = null;
         var filled = 0;
         long total = 0;
@@ -164,6 +178,11 @@ internal static class StreamCopier
                 catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
                 {
                     return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                }
+
+                if (read > 0)
+                {
+                    activity.Touch();
                 }
 
                 filled += read;

@@ -29,6 +29,7 @@ internal sealed partial class UpstreamForwarder(
 {
     private readonly HttpMessageInvoker _invoker = http.Invoker;
     private readonly TimeSpan _firstByteTimeout = options.Value.FirstByteTimeout;
+    private readonly TimeSpan _activityTimeout = options.Value.ActivityTimeout;
     private readonly int _maxRetries = options.Value.MaxRetries;
     private readonly TimeSpan _retryBaseDelay = options.Value.RetryBaseDelay;
     private readonly TimeSpan _maxRetryDelay = options.Value.MaxRetryDelay;
@@ -155,9 +156,10 @@ internal sealed partial class UpstreamForwarder(
                 return await FailBeforeResponseAsync(context, request, ForwardingFailure.UpstreamRejectedCredential, endpoint, attempt + 1, sendStarted, refusal);
             }
 
-            // The response has started: the first-byte timer no longer applies, only the client's cancellation does.
-            exchange.CancelAfter(Timeout.InfiniteTimeSpan);
-            return await SendResponseAsync(context, request, response, endpoint, attempt + 1, sendStarted, exchange.Token, cancellationToken);
+            // The response has started: the first-byte timer gives way to the activity timer, which every read re-arms.
+            var activity = new ActivityTimer(exchange, _activityTimeout);
+            activity.Touch();
+            return await SendResponseAsync(context, request, response, endpoint, attempt + 1, sendStarted, activity, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -175,8 +177,9 @@ internal sealed partial class UpstreamForwarder(
 
     private async Task<ForwardResult> SendResponseAsync(
         HttpContext context, ForwardRequest request, HttpResponseMessage upstream, UpstreamEndpoint endpoint, int attempts,
-        long sendStarted, CancellationToken exchangeToken, CancellationToken clientToken)
+        long sendStarted, ActivityTimer activity, CancellationToken clientToken)
     {
+        var exchangeToken = activity.Token;
         var headersReceived = time.GetTimestamp();
         var status = (int)upstream.StatusCode;
         var response = context.Response;
@@ -236,8 +239,8 @@ internal sealed partial class UpstreamForwarder(
         }
 
         var copy = eventStream && request.EventReader is { } reader
-            ? await StreamCopier.CopyEventsAsync(body, response.BodyWriter, reader, time, exchangeToken)
-            : await StreamCopier.CopyAsync(body, response.Body, eventStream ? null : request.JsonReader, eventStream, time, exchangeToken);
+            ? await StreamCopier.CopyEventsAsync(body, response.BodyWriter, reader, time, activity)
+            : await StreamCopier.CopyAsync(body, response.Body, eventStream ? null : request.JsonReader, eventStream, time, activity);
 
         var failure = copy.Outcome switch
         {
@@ -245,10 +248,14 @@ internal sealed partial class UpstreamForwarder(
             CopyOutcome.Completed => ForwardingFailure.None,
             CopyOutcome.DestinationFailed => ForwardingFailure.ResponseBodyClient,
             CopyOutcome.Canceled when clientToken.IsCancellationRequested => ForwardingFailure.ResponseBodyClient,
+            CopyOutcome.Canceled => ForwardingFailure.ResponseBodyStalled,
             _ => ForwardingFailure.ResponseBodyUpstream,
         };
 
-        var result = Result(failure, copy.FirstByteTimestamp, copy.Error);
+        var error = failure == ForwardingFailure.ResponseBodyStalled
+            ? new TimeoutException($"the upstream sent nothing for {_activityTimeout.TotalSeconds:0.###} s (Upstream:ActivityTimeout)")
+            : copy.Error;
+        var result = Result(failure, copy.FirstByteTimestamp, error);
         return failure == ForwardingFailure.None ? result : await EndFailedResponseAsync(context, request, result, clientToken);
     }
 
@@ -265,7 +272,8 @@ internal sealed partial class UpstreamForwarder(
         if (result.EventStream && request.EventReader is not null && !clientToken.IsCancellationRequested)
         {
             // Never a clean-looking end: SDKs raise the error frame as an exception.
-            var (_, type, message) = ForwardingFailures.Describe(ForwardingFailure.ResponseBodyUpstream);
+            var (_, type, message) = ForwardingFailures.Describe(
+                result.Failure == ForwardingFailure.ResponseBodyStalled ? ForwardingFailure.ResponseBodyStalled : ForwardingFailure.ResponseBodyUpstream);
             try
             {
                 var frame = AnthropicErrors.SseErrorFrame(type, message, request.RequestId);

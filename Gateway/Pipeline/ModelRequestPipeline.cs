@@ -398,7 +398,7 @@ internal sealed partial class ModelRequestPipeline(
 
             // Failures after the upstream may have started work: what it consumed is not fully known.
             if (result.Failure is ForwardingFailure.RequestCanceled or ForwardingFailure.UpstreamTimeout
-                or ForwardingFailure.ResponseBodyClient or ForwardingFailure.ResponseBodyUpstream)
+                or ForwardingFailure.ResponseBodyClient or ForwardingFailure.ResponseBodyUpstream or ForwardingFailure.ResponseBodyStalled)
             {
                 Estimated = true;
             }

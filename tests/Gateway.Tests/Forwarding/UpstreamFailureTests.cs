@@ -12,6 +12,8 @@ public sealed class ShortTimeoutGatewayFixture : GatewayFixture
         // Short enough for the tests, long enough that a request reaches the fake upstream (and a quick answer comes
         // back) before it runs out even on a slow, loaded machine.
         ["Upstream:FirstByteTimeout"] = "00:00:01.500",
+        // Longer than the gaps of the slow stream below, so only a real stall ends a stream.
+        ["Upstream:ActivityTimeout"] = "00:00:04",
         ["Upstream:MaxRetries"] = "2",
         ["Upstream:MaxRetryDelay"] = "00:00:02",
     };
@@ -175,6 +177,33 @@ public sealed class UpstreamFailureTests(ShortTimeoutGatewayFixture fixture) : I
         var text = await response.Content.ReadAsStringAsync();
         Assert.EndsWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n", text);
         Assert.DoesNotContain("event: error", text);
+    }
+
+    [Fact]
+    public async Task A_stream_that_stalls_after_it_started_ends_with_a_timeout_error_event_within_the_activity_timeout()
+    {
+        var (secret, _) = await fixture.CreateCredentialAsync();
+        fixture.Upstream.ResetAborted();
+        var aborted = fixture.Upstream.Aborted.Task;
+        fixture.Upstream.Handler = async context =>
+        {
+            context.Response.ContentType = "text/event-stream";
+            await context.Response.WriteAsync("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n");
+            await context.Response.Body.FlushAsync();
+            await Task.Delay(TimeSpan.FromMinutes(2), context.RequestAborted); // stalls, connection open
+        };
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await fixture.Client.SendAsync(GatewayFixture.Messages(secret, """{"model":"m","max_tokens":5,"stream":true}"""));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"the stream ended after {started.Elapsed}");
+        Assert.StartsWith("event: message_start", text, StringComparison.Ordinal);
+        Assert.Contains("event: error", text, StringComparison.Ordinal);
+        Assert.Contains("timeout_error", text, StringComparison.Ordinal);
+        await aborted.WaitAsync(TimeSpan.FromSeconds(30));
+        var usage = await UsageStream.WaitForAsync(fixture.RedisClient, response.Headers.GetValues("request-id").Single());
+        Assert.Equal(("upstream_stream_stalled", "1", "3"), (usage["error_type"], usage["estimated"], usage["input_tokens"]));
     }
 }
 
