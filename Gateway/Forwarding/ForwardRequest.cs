@@ -33,7 +33,4 @@ internal readonly record struct ForwardResult(
     long SendStarted,
     long HeadersReceived,
     long FirstByteWritten,
-    Exception? Error)
-{
-    public bool ResponseStarted => HeadersReceived != 0;
-}
+    Exception? Error);

@@ -21,7 +21,7 @@ internal enum CopyOutcome
     EventTooLarge,
 }
 
-internal readonly record struct CopyResult(CopyOutcome Outcome, long Bytes, long FirstByteTimestamp, Exception? Error);
+internal readonly record struct CopyResult(CopyOutcome Outcome, long FirstByteTimestamp, Exception? Error);
 
 /// <summary>
 /// The cancellation of one upstream exchange once its response has started: it fires when the upstream has sent
@@ -63,16 +63,16 @@ internal static class StreamCopier
                 }
                 catch (OperationCanceledException ex)
                 {
-                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.Canceled, firstByte, ex);
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
                 {
-                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, firstByte, ex);
                 }
 
                 if (read == 0)
                 {
-                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                    return new CopyResult(CopyOutcome.Completed, firstByte, null);
                 }
 
                 activity.Touch();
@@ -87,11 +87,11 @@ internal static class StreamCopier
                 }
                 catch (OperationCanceledException ex)
                 {
-                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.Canceled, firstByte, ex);
                 }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
                 {
-                    return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.DestinationFailed, firstByte, ex);
                 }
 
                 if (total == 0)
@@ -144,11 +144,11 @@ internal static class StreamCopier
                     }
                     catch (OperationCanceledException ex)
                     {
-                        return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                        return new CopyResult(CopyOutcome.Canceled, firstByte, ex);
                     }
                     catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
                     {
-                        return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                        return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, firstByte, ex);
                     }
 
                     buffer ??= ArrayPool<byte>.Shared.Rent(SseInitialBuffer);
@@ -157,7 +157,7 @@ internal static class StreamCopier
                 {
                     if (buffer.Length >= MaxSseEventBytes)
                     {
-                        return new CopyResult(CopyOutcome.EventTooLarge, total, firstByte, null);
+                        return new CopyResult(CopyOutcome.EventTooLarge, firstByte, null);
                     }
 
                     var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
@@ -173,11 +173,11 @@ internal static class StreamCopier
                 }
                 catch (OperationCanceledException ex)
                 {
-                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.Canceled, firstByte, ex);
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException)
                 {
-                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, total, firstByte, ex);
+                    return new CopyResult(cancellationToken.IsCancellationRequested ? CopyOutcome.Canceled : CopyOutcome.SourceFailed, firstByte, ex);
                 }
 
                 if (read > 0)
@@ -190,7 +190,7 @@ internal static class StreamCopier
                 if (read == 0 && complete == 0)
                 {
                     // Bytes left over belong to an event that never ended: they are not released.
-                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                    return new CopyResult(CopyOutcome.Completed, firstByte, null);
                 }
 
                 if (complete == 0)
@@ -204,16 +204,16 @@ internal static class StreamCopier
                     var flushed = await destination.WriteAsync(buffer.AsMemory(0, complete), cancellationToken);
                     if (flushed.IsCanceled || flushed.IsCompleted)
                     {
-                        return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, null);
+                        return new CopyResult(CopyOutcome.DestinationFailed, firstByte, null);
                     }
                 }
                 catch (OperationCanceledException ex)
                 {
-                    return new CopyResult(CopyOutcome.Canceled, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.Canceled, firstByte, ex);
                 }
                 catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
                 {
-                    return new CopyResult(CopyOutcome.DestinationFailed, total, firstByte, ex);
+                    return new CopyResult(CopyOutcome.DestinationFailed, firstByte, ex);
                 }
 
                 if (total == 0)
@@ -225,7 +225,7 @@ internal static class StreamCopier
                 filled -= complete;
                 if (read == 0)
                 {
-                    return new CopyResult(CopyOutcome.Completed, total, firstByte, null);
+                    return new CopyResult(CopyOutcome.Completed, firstByte, null);
                 }
 
                 if (filled > 0)

@@ -91,9 +91,6 @@ internal sealed class UpstreamCatalog
     /// <summary>Model aliases (<c>Routing:Aliases</c>).</summary>
     public IReadOnlyDictionary<string, string> Aliases { get; }
 
-    /// <summary>The upstream for a request that names no model.</summary>
-    public UpstreamEndpoint Select(int attempt, UpstreamEndpoint? previous) => Primary;
-
     /// <summary>
     /// A service name (<c>http://upstream</c>) becomes the address configuration gives it
     /// (<c>services__upstream__http__0</c>); anything else, such as <c>https://api.anthropic.com</c>, passes through.

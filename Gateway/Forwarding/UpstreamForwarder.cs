@@ -52,7 +52,8 @@ internal sealed partial class UpstreamForwarder(
             while (true)
             {
                 var previous = endpoint;
-                endpoint = plan is null ? catalog.Select(attempt, endpoint) : plan.Next();
+                // A request that names no model (pass-through) goes to the default upstream.
+                endpoint = plan is null ? catalog.Primary : plan.Next();
                 if (endpoint is null)
                 {
                     return await FailNoTargetAsync(context, request, plan!, previous, attempt, sendStarted);

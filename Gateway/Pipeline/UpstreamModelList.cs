@@ -55,7 +55,7 @@ internal sealed partial class UpstreamModelList(UpstreamHttp http, UpstreamCatal
 
     private async Task<ModelListResult> FetchAsync(CancellationToken cancellationToken)
     {
-        var endpoint = catalog.Select(0, null);
+        var endpoint = catalog.Primary;
         var models = new List<UpstreamModel>();
         string? afterId = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

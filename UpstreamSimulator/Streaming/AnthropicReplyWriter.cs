@@ -85,18 +85,18 @@ internal static class AnthropicReplyWriter
             writer = BeginBlock(exchange, index);
             writer.WriteString("type"u8, "thinking"u8);
             writer.WriteString("thinking"u8, ""u8);
-            await EndBlockStartAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
             pinged = await PingOnceAsync(exchange, pinged);
 
             writer = BeginDelta(exchange, index);
             writer.WriteString("type"u8, "thinking_delta"u8);
             writer.WriteString("thinking"u8, plan.Thinking);
-            await EndDeltaAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
 
             writer = BeginDelta(exchange, index);
             writer.WriteString("type"u8, "signature_delta"u8);
             writer.WriteString("signature"u8, plan.ThinkingSignature);
-            await EndDeltaAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
 
             await BlockStopAsync(exchange, index++);
         }
@@ -106,7 +106,7 @@ internal static class AnthropicReplyWriter
             writer = BeginBlock(exchange, index);
             writer.WriteString("type"u8, "text"u8);
             writer.WriteString("text"u8, ""u8);
-            await EndBlockStartAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
             pinged = await PingOnceAsync(exchange, pinged);
 
             for (var word = 0; word < plan.WordCount; word += plan.WordsPerDelta)
@@ -114,7 +114,7 @@ internal static class AnthropicReplyWriter
                 writer = BeginDelta(exchange, index);
                 writer.WriteString("type"u8, "text_delta"u8);
                 plan.WriteText(writer, "text"u8, word, Math.Min(plan.WordsPerDelta, plan.WordCount - word));
-                await EndDeltaAsync(exchange, writer);
+                await EndIndexedAsync(exchange, writer);
             }
 
             await BlockStopAsync(exchange, index++);
@@ -128,19 +128,19 @@ internal static class AnthropicReplyWriter
             writer.WriteString("name"u8, plan.ToolName);
             writer.WriteStartObject("input"u8);
             writer.WriteEndObject();
-            await EndBlockStartAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
             pinged = await PingOnceAsync(exchange, pinged);
 
             writer = BeginDelta(exchange, index);
             writer.WriteString("type"u8, "input_json_delta"u8);
             writer.WriteString("partial_json"u8, ""u8);
-            await EndDeltaAsync(exchange, writer);
+            await EndIndexedAsync(exchange, writer);
             foreach (var fragment in plan.ToolInputFragments())
             {
                 writer = BeginDelta(exchange, index);
                 writer.WriteString("type"u8, "input_json_delta"u8);
                 writer.WriteString("partial_json"u8, fragment);
-                await EndDeltaAsync(exchange, writer);
+                await EndIndexedAsync(exchange, writer);
             }
 
             await BlockStopAsync(exchange, index);
@@ -210,34 +210,24 @@ internal static class AnthropicReplyWriter
         writer.WriteEndObject();
     }
 
-    private static Utf8JsonWriter BeginBlock(SimExchange exchange, int index)
+    private static Utf8JsonWriter BeginBlock(SimExchange exchange, int index) =>
+        BeginIndexed(exchange, "content_block_start"u8, index, "content_block"u8);
+
+    private static Utf8JsonWriter BeginDelta(SimExchange exchange, int index) =>
+        BeginIndexed(exchange, "content_block_delta"u8, index, "delta"u8);
+
+    /// <summary><c>{"type":…,"index":…,"{inner}":{</c> of a block event; <see cref="EndIndexedAsync"/> closes and sends it.</summary>
+    private static Utf8JsonWriter BeginIndexed(SimExchange exchange, ReadOnlySpan<byte> type, int index, ReadOnlySpan<byte> inner)
     {
-        var writer = exchange.BeginEvent("content_block_start"u8);
+        var writer = exchange.BeginEvent(type);
         writer.WriteStartObject();
-        writer.WriteString("type"u8, "content_block_start"u8);
+        writer.WriteString("type"u8, type);
         writer.WriteNumber("index"u8, index);
-        writer.WriteStartObject("content_block"u8);
+        writer.WriteStartObject(inner);
         return writer;
     }
 
-    private static ValueTask EndBlockStartAsync(SimExchange exchange, Utf8JsonWriter writer)
-    {
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-        return exchange.SendEventAsync();
-    }
-
-    private static Utf8JsonWriter BeginDelta(SimExchange exchange, int index)
-    {
-        var writer = exchange.BeginEvent("content_block_delta"u8);
-        writer.WriteStartObject();
-        writer.WriteString("type"u8, "content_block_delta"u8);
-        writer.WriteNumber("index"u8, index);
-        writer.WriteStartObject("delta"u8);
-        return writer;
-    }
-
-    private static ValueTask EndDeltaAsync(SimExchange exchange, Utf8JsonWriter writer)
+    private static ValueTask EndIndexedAsync(SimExchange exchange, Utf8JsonWriter writer)
     {
         writer.WriteEndObject();
         writer.WriteEndObject();
