@@ -48,6 +48,8 @@ public sealed partial class AdminKeySignIn(TokenServiceClient tokenService, ILog
             [
                 new Claim(ClaimTypes.Name, credential.Hint),
                 new Claim(SessionClaims.Method, Method),
+                // An admin key may do everything: the admin role, as a signed-in administrator has.
+                new Claim(ClaimTypes.Role, SessionRoles.Admin),
                 .. credential.ToClaims(),
             ],
             CookieAuthenticationDefaults.AuthenticationScheme);
@@ -61,10 +63,14 @@ public sealed partial class AdminKeySignIn(TokenServiceClient tokenService, ILog
     private static partial void LogRefused(ILogger logger, string hint, int status);
 }
 
-/// <summary>What a sign-in attempt came to: a principal, a refusal to show, or an API problem to show.</summary>
-public sealed record SignInOutcome(ClaimsPrincipal? Principal, string? Refusal, ApiProblem? Problem)
+/// <summary>
+/// What a sign-in attempt came to: a principal (and when its credential stops being valid, if it ever does), a
+/// refusal to show, or an API problem to show.
+/// </summary>
+public sealed record SignInOutcome(ClaimsPrincipal? Principal, string? Refusal, ApiProblem? Problem, DateTimeOffset? CredentialExpires = null)
 {
-    public static SignInOutcome SignedIn(ClaimsPrincipal principal) => new(principal, null, null);
+    public static SignInOutcome SignedIn(ClaimsPrincipal principal, DateTimeOffset? credentialExpires = null) =>
+        new(principal, null, null, credentialExpires);
 
     public static SignInOutcome Refused(string message) => new(null, message, null);
 

@@ -52,6 +52,23 @@ public sealed class SessionCredential(string value, CredentialPresentation prese
     public override string ToString() => Hint;
 }
 
+/// <summary>
+/// The roles of the identity issue, as claims (<c>ClaimTypes.Role</c>): a viewer sees usage, a member also manages
+/// their own keys, an admin everything. The APIs enforce them; the UI only hides what a role cannot use.
+/// </summary>
+public static class SessionRoles
+{
+    public const string Viewer = "viewer";
+    public const string Member = "member";
+    public const string Admin = "admin";
+
+    /// <summary>Authorization policy of the admin pages (credentials of everyone, devices, upstreams, audit).</summary>
+    public const string AdminPolicy = "admin";
+
+    /// <summary>Authorization policy of a person's own keys (members and admins signed in as a person).</summary>
+    public const string MemberPolicy = "member";
+}
+
 /// <summary>The claims of a session, whatever way the person signed in.</summary>
 public static class SessionClaims
 {
@@ -60,8 +77,14 @@ public static class SessionClaims
 
     public const string Presentation = "lgw:credential_presentation";
 
-    /// <summary>How the person signed in (<c>admin_key</c>; later <c>password</c>, <c>oidc</c>).</summary>
+    /// <summary>How the person signed in (<c>admin_key</c>, <c>password</c>).</summary>
     public const string Method = "lgw:sign_in_method";
+
+    /// <summary>The person's organization (from their account), when they have one.</summary>
+    public const string Organization = "lgw:organization";
+
+    /// <summary>Unix seconds at which the session's credential (a JWT) expires.</summary>
+    public const string ExpiresAt = "lgw:credential_expires_at";
 
     /// <summary>The credential of a signed-in person, or null (not signed in, or a session without one).</summary>
     public static SessionCredential? CredentialOf(ClaimsPrincipal? user)

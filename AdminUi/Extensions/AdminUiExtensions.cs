@@ -44,17 +44,28 @@ public static class AdminUiExtensions
                 cookie.SlidingExpiration = false;
                 cookie.LoginPath = "/signin";
                 cookie.LogoutPath = "/signout";
-                cookie.AccessDeniedPath = "/signin";
+                cookie.AccessDeniedPath = "/denied";
                 cookie.ReturnUrlParameter = "returnUrl";
             });
-        services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(SessionRoles.AdminPolicy, policy => policy.RequireRole(SessionRoles.Admin))
+            .AddPolicy(SessionRoles.MemberPolicy, policy => policy.RequireRole(SessionRoles.Member, SessionRoles.Admin)
+                .RequireClaim(SessionClaims.Method, PasswordSignIn.Method));
         services.AddAntiforgery(antiforgery => antiforgery.Cookie.Name = "lgw_admin_antiforgery");
         services.AddScoped<AdminKeySignIn>();
+        services.AddScoped<PasswordSignIn>();
 
         services.AddRazorPages(pages =>
         {
             pages.Conventions.AllowAnonymousToPage("/SignIn");
             pages.Conventions.AllowAnonymousToPage("/Error");
+            // Everyone's credentials, devices, upstreams and the audit log are the administrators'; usage and the
+            // overview are every signed-in role's (the APIs scope a viewer's or member's view to their organization).
+            pages.Conventions.AuthorizeFolder("/Keys", SessionRoles.AdminPolicy);
+            pages.Conventions.AuthorizeFolder("/Devices", SessionRoles.AdminPolicy);
+            pages.Conventions.AuthorizeFolder("/Upstreams", SessionRoles.AdminPolicy);
+            pages.Conventions.AuthorizeFolder("/Audit", SessionRoles.AdminPolicy);
             // Pages show keys, limits and spend: never kept by a browser or a proxy.
             pages.Conventions.ConfigureFilter(new ResponseCacheAttribute { NoStore = true, Location = ResponseCacheLocation.None });
             pages.Conventions.ConfigureFilter(new SessionRejectedFilter());
@@ -66,6 +77,7 @@ public static class AdminUiExtensions
         AddApiClient<TokenServiceClient>(services);
         AddApiClient<UsageClient>(services);
         AddApiClient<GatewayClient>(services);
+        AddApiClient<AccountsClient>(services);
         return builder;
     }
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace LlmGateway.AdminUi.Pages;
 
-public sealed class SignInModel(AdminKeySignIn adminKeys) : PageModel
+public sealed class SignInModel(AdminKeySignIn adminKeys, PasswordSignIn passwords) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
@@ -21,7 +21,7 @@ public sealed class SignInModel(AdminKeySignIn adminKeys) : PageModel
 
     public string? Reason => ReasonCode switch
     {
-        "rejected" => "Your session ended: the admin API no longer accepts its key (revoked or expired). Sign in with a valid admin key.",
+        "rejected" => "Your session ended: the APIs no longer accept its credential (revoked or expired). Sign in again.",
         "signedout" => "You are signed out.",
         _ => null,
     };
@@ -29,10 +29,23 @@ public sealed class SignInModel(AdminKeySignIn adminKeys) : PageModel
     public IActionResult OnGet() =>
         User.Identity?.IsAuthenticated == true && ReasonCode is null ? LocalRedirect(SafeReturnUrl) : Page();
 
-    public async Task<IActionResult> OnPostAsync(string? adminKey, CancellationToken ct)
+    /// <summary>The admin key form.</summary>
+    public async Task<IActionResult> OnPostAsync(string? adminKey, CancellationToken ct) =>
+        await CompleteAsync(await adminKeys.CheckAsync(adminKey, ct));
+
+    /// <summary>The account form (email and password).</summary>
+    public async Task<IActionResult> OnPostPasswordAsync(string? email, string? password, CancellationToken ct)
+    {
+        Email = email;
+        return await CompleteAsync(await passwords.CheckAsync(email, password, ct));
+    }
+
+    /// <summary>The email typed, kept when a sign-in is refused (never the password).</summary>
+    public string? Email { get; private set; }
+
+    private async Task<IActionResult> CompleteAsync(SignInOutcome outcome)
     {
         ReasonCode = null;
-        var outcome = await adminKeys.CheckAsync(adminKey, ct);
         if (outcome.Principal is null)
         {
             Refusal = outcome.Refusal;
@@ -41,7 +54,16 @@ public sealed class SignInModel(AdminKeySignIn adminKeys) : PageModel
             return Page();
         }
 
-        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, outcome.Principal);
+        // A session never outlives its credential: a token's expiry ends it, as the cookie's own lifetime does.
+        var properties = new AuthenticationProperties();
+        if (outcome.CredentialExpires is { } expires)
+        {
+            var cookieLifetime = DateTimeOffset.UtcNow + HttpContext.RequestServices
+                .GetRequiredService<Microsoft.Extensions.Options.IOptions<Options.AdminUiOptions>>().Value.SessionLifetime;
+            properties.ExpiresUtc = expires < cookieLifetime ? expires : cookieLifetime;
+        }
+
+        await HttpContext.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, outcome.Principal, properties);
         return LocalRedirect(SafeReturnUrl);
     }
 
