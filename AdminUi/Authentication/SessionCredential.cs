@@ -65,8 +65,8 @@ public static class SessionRoles
     /// <summary>Authorization policy of the admin pages (credentials of everyone, devices, upstreams, audit).</summary>
     public const string AdminPolicy = "admin";
 
-    /// <summary>Authorization policy of a person's own keys (members and admins signed in as a person).</summary>
-    public const string MemberPolicy = "member";
+    /// <summary>Authorization policy of a person's own pages (signed in with an account, whatever the role).</summary>
+    public const string AccountPolicy = "account";
 }
 
 /// <summary>The claims of a session, whatever way the person signed in.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using LlmGateway.AdminUi.Model;
 
 namespace LlmGateway.AdminUi.Clients;
 
@@ -10,6 +11,23 @@ public sealed class AccountsClient(HttpClient http, ILogger<AccountsClient> logg
 {
     public Task<ApiResult<LoginAnswer>> LoginAsync(string email, string password, CancellationToken ct) =>
         SendJsonAsync<LoginAnswer>(HttpMethod.Post, "/api/auth/login", new LoginRequest(email, password), ct);
+
+    /// <summary>The signed-in person's own keys (<c>GET /api/keys/list</c>): <c>active</c>, or <c>all</c> with revoked and expired ones.</summary>
+    public Task<ApiResult<ListPage<Credential>>> ListKeysAsync(bool includeInactive, CancellationToken ct) =>
+        GetAsync<ListPage<Credential>>("/api/keys/list?status=" + (includeInactive ? "all" : "active"), ct);
+
+    /// <summary><c>POST /api/keys/generate</c>: an API key of their own; the answer carries its secret, once.</summary>
+    public Task<ApiResult<Credential>> GenerateKeyAsync(string? name, IReadOnlyList<string>? models, string? expiresIn, CancellationToken ct) =>
+        SendJsonAsync<Credential>(HttpMethod.Post, "/api/keys/generate", new GenerateKeyRequest(name, models, expiresIn), ct);
+
+    /// <summary><c>DELETE /api/keys/{id}</c>: revoked at once on every gateway.</summary>
+    public Task<ApiResult<bool>> DeleteKeyAsync(string id, CancellationToken ct) =>
+        SendWithoutAnswerAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/keys/" + Uri.EscapeDataString(id)), ct);
+
+    private sealed record GenerateKeyRequest(
+        [property: JsonPropertyName("name"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+        [property: JsonPropertyName("models"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Models,
+        [property: JsonPropertyName("expires_in"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ExpiresIn);
 
     private sealed record LoginRequest([property: JsonPropertyName("email")] string Email, [property: JsonPropertyName("password")] string Password);
 }

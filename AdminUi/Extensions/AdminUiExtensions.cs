@@ -50,8 +50,7 @@ public static class AdminUiExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(SessionRoles.AdminPolicy, policy => policy.RequireRole(SessionRoles.Admin))
-            .AddPolicy(SessionRoles.MemberPolicy, policy => policy.RequireRole(SessionRoles.Member, SessionRoles.Admin)
-                .RequireClaim(SessionClaims.Method, PasswordSignIn.Method));
+            .AddPolicy(SessionRoles.AccountPolicy, policy => policy.RequireClaim(SessionClaims.Method, PasswordSignIn.Method));
         services.AddAntiforgery(antiforgery => antiforgery.Cookie.Name = "lgw_admin_antiforgery");
         services.AddScoped<AdminKeySignIn>();
         services.AddScoped<PasswordSignIn>();
@@ -66,6 +65,8 @@ public static class AdminUiExtensions
             pages.Conventions.AuthorizeFolder("/Devices", SessionRoles.AdminPolicy);
             pages.Conventions.AuthorizeFolder("/Upstreams", SessionRoles.AdminPolicy);
             pages.Conventions.AuthorizeFolder("/Audit", SessionRoles.AdminPolicy);
+            // A person's own keys: signed in with their account (an admin key is nobody's account).
+            pages.Conventions.AuthorizeFolder("/Account", SessionRoles.AccountPolicy);
             // Pages show keys, limits and spend: never kept by a browser or a proxy.
             pages.Conventions.ConfigureFilter(new ResponseCacheAttribute { NoStore = true, Location = ResponseCacheLocation.None });
             pages.Conventions.ConfigureFilter(new SessionRejectedFilter());

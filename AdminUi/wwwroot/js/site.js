@@ -20,3 +20,9 @@ document.addEventListener("click", async (event) => {
     if (status) status.textContent = copied ? "Copied to the clipboard." : "Copy failed: the key is selected, press Ctrl+C.";
 });
 
+
+// Confirmations: <form data-confirm="question"> submits only when the person confirms (without the script, at once).
+document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});
