@@ -88,6 +88,8 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             new("action", query.Action),
             new("target", query.Target),
             new("actor_id", query.ActorId),
+            new("from", Timestamp(query.From)),
+            new("to", Timestamp(query.To)),
             new("limit", query.Limit.ToString(CultureInfo.InvariantCulture)),
             new("after_id", query.AfterId),
         ]), ct);

@@ -63,13 +63,15 @@ public sealed record CredentialQuery(
     int Limit = 50,
     string? AfterId = null);
 
-/// <summary>The filters of <c>GET /admin/audit</c> (it has none by time); null means "any".</summary>
+/// <summary>The filters of <c>GET /admin/audit</c>; null means "any". The time window is [From, To).</summary>
 public sealed record AuditQuery(
     string? Action = null,
     string? Target = null,
     string? ActorId = null,
     int Limit = 50,
-    string? AfterId = null);
+    string? AfterId = null,
+    DateTimeOffset? From = null,
+    DateTimeOffset? To = null);
 
 /// <summary>
 /// <c>POST /admin/credentials</c>. Fields left null are not sent, so TokenService applies its own defaults (every

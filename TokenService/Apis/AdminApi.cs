@@ -23,7 +23,7 @@ namespace LlmGateway.TokenService.Apis;
 /// POST   /admin/credentials/{id}/revoke     revoke (body {"reason"} optional); DELETE /admin/credentials/{id} does the same
 /// GET    /admin/credentials/{id}/limits     scope and limits, as the Gateway enforces them
 /// GET    /admin/devices                     bootstrapped devices: ?limit= &amp;after_id=
-/// GET    /admin/audit                       audit log, newest first: ?action= &amp;target= &amp;actor_id= &amp;limit= &amp;after_id=
+/// GET    /admin/audit                       audit log, newest first: ?action= &amp;target= &amp;actor_id= &amp;from= &amp;to= &amp;limit= &amp;after_id=
 /// POST   /admin/reproject                   re-project every active credential to Redis now
 /// </code>
 /// </remarks>
@@ -353,7 +353,27 @@ public static class AdminApi
             afterId = parsed;
         }
 
-        var filter = new AuditFilter(Text(query, "action"), Text(query, "target"), Text(query, "actor_id"));
+        // A time window: from inclusive, to exclusive, RFC 3339 with an offset (e.g. 2026-12-05T00:00:00Z).
+        DateTimeOffset? from = null, to = null;
+        foreach (var (name, set) in new (string, Action<DateTimeOffset>)[] { ("from", v => from = v), ("to", v => to = v) })
+        {
+            if (Text(query, name) is { } text)
+            {
+                if (!UtcTimestampConverter.TryParse(text, out var at))
+                {
+                    return ApiError.InvalidRequest($"{name} must be a timestamp with its offset, such as 2026-12-05T00:00:00Z (got \"{text}\").");
+                }
+
+                set(at);
+            }
+        }
+
+        if (from is not null && to is not null && from >= to)
+        {
+            return ApiError.InvalidRequest("from must be earlier than to.");
+        }
+
+        var filter = new AuditFilter(Text(query, "action"), Text(query, "target"), Text(query, "actor_id"), from, to);
         var (items, hasMore) = await services.Store.ListAuditAsync(filter, limit, afterId, http.RequestAborted);
         return TypedResults.Ok(new ListPage<AuditEntryView>(
             items, hasMore, items.FirstOrDefault()?.Id.ToString(CultureInfo.InvariantCulture), items.LastOrDefault()?.Id.ToString(CultureInfo.InvariantCulture)));

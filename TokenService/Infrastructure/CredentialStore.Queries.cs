@@ -111,6 +111,8 @@ public sealed partial class CredentialStore
               AND (@action IS NULL OR action = @action)
               AND (@target IS NULL OR target = @target)
               AND (@actor_id IS NULL OR actor_id = @actor_id)
+              AND (@from IS NULL OR at >= @from)
+              AND (@to IS NULL OR at < @to)
             ORDER BY id DESC
             LIMIT @limit
             """, connection);
@@ -118,6 +120,8 @@ public sealed partial class CredentialStore
         Text(command, "action", filter.Action);
         Text(command, "target", filter.Target);
         Text(command, "actor_id", filter.ActorId);
+        Time(command, "from", filter.From);
+        Time(command, "to", filter.To);
         Integer(command, "limit", limit + 1);
         var items = new List<AuditEntryView>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -256,4 +260,5 @@ public sealed record CredentialFilter(
     string? DeviceId,
     CredentialStatus? Status);
 
-public sealed record AuditFilter(string? Action, string? Target, string? ActorId);
+/// <summary>Audit entries matching every given field; the time window is [<see cref="From"/>, <see cref="To"/>).</summary>
+public sealed record AuditFilter(string? Action, string? Target, string? ActorId, DateTimeOffset? From = null, DateTimeOffset? To = null);

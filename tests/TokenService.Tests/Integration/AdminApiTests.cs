@@ -71,6 +71,16 @@ public sealed class AdminApiTests(TokenServiceApp service)
             Assert.True(DateTimeOffset.UtcNow - e.GetProperty("at").GetDateTimeOffset() < TimeSpan.FromMinutes(5));
         });
         Assert.Equal("rotation", entries[0].GetProperty("details").GetProperty("reason").GetString());
+
+        // A time window, [from, to): the entries just written are inside one that ends in the future, none before them.
+        var first = entries[^1].GetProperty("at").GetDateTimeOffset();
+        string At(DateTimeOffset at) => Uri.EscapeDataString(at.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+        var inside = await service.AdminAsync(HttpMethod.Get, $"/admin/audit?target={id}&from={At(first)}&to={At(DateTimeOffset.UtcNow.AddMinutes(1))}");
+        Assert.Equal(3, inside.Body.GetProperty("data").GetArrayLength());
+        var before = await service.AdminAsync(HttpMethod.Get, $"/admin/audit?target={id}&to={At(first)}");
+        Assert.Equal(0, before.Body.GetProperty("data").GetArrayLength());
+        (await service.AdminAsync(HttpMethod.Get, "/admin/audit?from=yesterday")).AssertStatus(HttpStatusCode.BadRequest);
+        (await service.AdminAsync(HttpMethod.Get, $"/admin/audit?from={At(first)}&to={At(first)}")).AssertStatus(HttpStatusCode.BadRequest);
     }
 
     [Fact]
