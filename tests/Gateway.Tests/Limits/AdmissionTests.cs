@@ -239,6 +239,8 @@ public sealed class UnmeteredAdmissionTests(LimitGatewayFixture fixture) : IClas
             last?.Dispose();
             using var request = new HttpRequestMessage(HttpMethod.Get, path);
             request.Headers.TryAddWithoutValidation("x-api-key", secret);
+            // An Anthropic client (an OpenAI one is answered /v1/models/{id} from the gateway's cached list).
+            request.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
             last = await fixture.Client.SendAsync(request);
             statuses.Add(last.StatusCode);
         }
