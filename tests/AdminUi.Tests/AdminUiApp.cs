@@ -74,3 +74,10 @@ public sealed class AdminUiApp : IAsyncLifetime
         }
     }
 }
+
+/// <summary>One whole app for every browser test class (starting it is most of their time).</summary>
+[CollectionDefinition(Name)]
+public sealed class AdminUiCollection : ICollectionFixture<AdminUiApp>
+{
+    public const string Name = "admin-ui";
+}

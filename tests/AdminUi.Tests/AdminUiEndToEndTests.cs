@@ -9,9 +9,10 @@ namespace LlmGateway.AdminUi.Tests;
 
 /// <summary>
 /// The admin UI in headless Chromium against the whole app: what an operator does in a browser, checked by what
-/// the gateway then does. One app for the class; each test signs in in a fresh browser context.
+/// the gateway then does. One app for the collection; each test signs in in a fresh browser context.
 /// </summary>
-public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutputHelper log) : IClassFixture<AdminUiApp>
+[Collection(AdminUiCollection.Name)]
+public sealed partial class AdminUiEndToEndTests(AdminUiApp fixture, ITestOutputHelper log)
 {
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 

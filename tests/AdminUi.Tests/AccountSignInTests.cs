@@ -1,0 +1,105 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace LlmGateway.AdminUi.Tests;
+
+/// <summary>
+/// People with accounts in the browser: a member signs in with email and password, sees only what the role includes,
+/// generates a key of their own (shown once), uses it on the gateway and deletes it; a wrong password is refused.
+/// </summary>
+[Collection(AdminUiCollection.Name)]
+public sealed class AccountSignInTests(AdminUiApp fixture)
+{
+    private const string Password = "correct horse battery staple";
+
+    [Fact]
+    public async Task A_member_signs_in_manages_their_own_keys_and_cannot_open_the_admin_pages()
+    {
+        using var gateway = new HttpClient { BaseAddress = fixture.Gateway };
+        var email = $"member-{Guid.NewGuid():N}@example.com";
+        await RegisterAsync(gateway, email, "member");
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/signin");
+
+        // A wrong password: one sentence, whatever was wrong.
+        await page.GetByLabel("Email").FillAsync(email);
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync("not the password at all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in with password" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("email or password is not right");
+
+        await page.GetByLabel("Password", new() { Exact = true }).FillAsync(Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Log in with password" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign out" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".session-who")).ToContainTextAsync(email);
+        await Expect(page.Locator(".session-who")).ToContainTextAsync("member");
+
+        // The navigation offers what a member may use; an admin page says so instead of failing.
+        var nav = page.GetByRole(AriaRole.Navigation, new() { Name = "Main" });
+        await Expect(nav.GetByRole(AriaRole.Link, new() { Name = "My keys" })).ToBeVisibleAsync();
+        await Expect(nav.GetByRole(AriaRole.Link, new() { Name = "Audit log" })).ToHaveCountAsync(0);
+        await page.GotoAsync("/audit");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "No access to this page" })).ToBeVisibleAsync();
+
+        // A key of their own: shown once, works on the gateway, gone after a reload, refused once deleted.
+        await page.GotoAsync("/account/keys");
+        await page.GetByLabel("Name", new() { Exact = true }).FillAsync("laptop");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Generate key" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your new key" })).ToBeVisibleAsync();
+        var secret = await page.GetByLabel("New key").InputValueAsync();
+        Assert.StartsWith("lgw_", secret, StringComparison.Ordinal);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AdminUiApp.ScreenshotDirectory, "account-keys.png"), FullPage = true });
+        using (var reply = await CallModelAsync(gateway, secret))
+        {
+            Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        }
+
+        await page.ReloadAsync();
+        Assert.Equal(0, await page.Locator("#new-secret").CountAsync());
+        Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "laptop" })).ToBeVisibleAsync();
+
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Delete ") }).ClickAsync();
+        await Expect(page.Locator(".message.success")).ToContainTextAsync("Key deleted");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using var reply = await CallModelAsync(gateway, secret);
+            if (reply.StatusCode == HttpStatusCode.Unauthorized)
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the deleted key still answers {reply.StatusCode}");
+            await Task.Delay(200);
+        }
+
+        Assert.True(fixture.BrowserProblems.IsEmpty, "In the browser: " + string.Join("\n", fixture.BrowserProblems));
+    }
+
+    /// <summary>An account of <paramref name="role"/>, through an invite the admin key creates (the way an operator adds people).</summary>
+    private async Task RegisterAsync(HttpClient gateway, string email, string role)
+    {
+        using var invite = new HttpRequestMessage(HttpMethod.Post, "/admin/invites") { Content = JsonContent.Create(new { email, role }) };
+        invite.Headers.Add("x-api-key", fixture.AdminKey);
+        using var invited = await gateway.SendAsync(invite);
+        Assert.True(invited.IsSuccessStatusCode, await invited.Content.ReadAsStringAsync());
+        var code = (await invited.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("code").GetString();
+
+        using var registered = await gateway.PostAsJsonAsync("/api/auth/register", new { email, password = Password, invite_code = code });
+        Assert.True(registered.IsSuccessStatusCode, await registered.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<HttpResponseMessage> CallModelAsync(HttpClient gateway, string key)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, "/v1/messages");
+        message.Headers.Add("x-api-key", key);
+        message.Headers.Add("anthropic-version", "2023-06-01");
+        message.Content = JsonContent.Create(new { model = "claude-sonnet-4-5", max_tokens = 16, messages = new[] { new { role = "user", content = "hello" } } });
+        return await gateway.SendAsync(message);
+    }
+}
