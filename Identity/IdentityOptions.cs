@@ -64,8 +64,11 @@ public sealed class JwtIssuerOptions
     /// <summary>The role of a token that carries none. Null: such a token is refused.</summary>
     public string? DefaultRole { get; set; } = IdentityRoles.Viewer;
 
-    /// <summary>The roles accepted from this issuer; a token with any other role is refused.</summary>
-    public List<string> AllowedRoles { get; set; } = [.. IdentityRoles.All];
+    /// <summary>The roles accepted from this issuer; a token with any other role is refused. Empty: all three.</summary>
+    /// <remarks>Empty by default rather than pre-filled: configuration binding appends to a list's items.</remarks>
+    public List<string> AllowedRoles { get; set; } = [];
+
+    public bool Allows(string role) => AllowedRoles.Count == 0 ? IdentityRoles.IsKnown(role) : AllowedRoles.Contains(role, StringComparer.Ordinal);
 
     /// <summary>
     /// Use <c>sub</c> itself as the person's id (a local-account issuer whose subjects are already user ids, <c>usr_…</c>)

@@ -33,6 +33,7 @@ public sealed partial class JwtCallerValidator
     private readonly IdentityOptions _options;
     private readonly (string Name, string Issuer, JwtIssuerOptions Options)[] _issuers;
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _refreshDue = new(StringComparer.Ordinal);
     private readonly long _cacheTicks;
 
     public JwtCallerValidator(IOptionsMonitor<JwtBearerOptions> bearer, IOptions<IdentityOptions> options, TimeProvider time, ILogger<JwtCallerValidator> logger)
@@ -105,11 +106,12 @@ public sealed partial class JwtCallerValidator
 
         var bearer = _bearer.Get(SchemeName(issuer.Name));
         var parameters = bearer.TokenValidationParameters.Clone();
+        OpenIdConnectConfiguration? configuration = null;
         if (bearer.ConfigurationManager is { } configurationManager)
         {
             try
             {
-                var configuration = await configurationManager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+                configuration = await configurationManager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
                 parameters.IssuerSigningKeys = configuration.SigningKeys;
                 if (parameters.ValidIssuer is null && parameters.ValidIssuers is null && configuration.Issuer is not null)
                 {
@@ -124,16 +126,24 @@ public sealed partial class JwtCallerValidator
         }
 
         var result = await Handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+        if (!result.IsValid && Classify(result.Exception) == JwtRejection.UnknownKey && bearer.RefreshOnIssuerKeyNotFound
+            && bearer.ConfigurationManager is { } manager && configuration is not null && ClaimRefresh(issuer.Name, bearer.RefreshInterval))
+        {
+            // A kid the cached keys do not hold: the issuer may have rotated. IdentityModel refreshes in the background
+            // after RequestRefresh, so this request waits (briefly, and at most once per RefreshInterval per issuer, so
+            // tokens with made-up kids cannot make every request wait) for the new keys and tries once more: the first
+            // token signed with a new key is accepted, not only the ones after it.
+            manager.RequestRefresh();
+            if (await WaitForNewConfigurationAsync(manager, configuration, cancellationToken).ConfigureAwait(false) is { } fresh)
+            {
+                parameters.IssuerSigningKeys = fresh.SigningKeys;
+                result = await Handler.ValidateTokenAsync(token, parameters).ConfigureAwait(false);
+            }
+        }
+
         if (!result.IsValid)
         {
             var rejection = Classify(result.Exception);
-            if (rejection == JwtRejection.UnknownKey && bearer.RefreshOnIssuerKeyNotFound)
-            {
-                // A kid the cached keys do not hold: the issuer may have rotated. Ask for a refresh (rate-limited by
-                // RefreshInterval); the next request with that kid sees the new keys.
-                bearer.ConfigurationManager?.RequestRefresh();
-            }
-
             LogRefused(_logger, issuer.Name, rejection, result.Exception?.GetType().Name);
             return JwtValidation.Refused(rejection);
         }
@@ -208,7 +218,7 @@ public sealed partial class JwtCallerValidator
             return null;
         }
 
-        if (!issuer.AllowedRoles.Contains(best, StringComparer.Ordinal))
+        if (!issuer.Allows(best))
         {
             refusal = $"The token's role '{best}' is not allowed here.";
             return null;
@@ -232,6 +242,50 @@ public sealed partial class JwtCallerValidator
         SecurityTokenInvalidAlgorithmException => JwtRejection.BadSignature,
         _ => JwtRejection.Invalid,
     };
+
+    /// <summary>True for the first caller per issuer and <paramref name="interval"/> (the others do not wait for a refresh).</summary>
+    private bool ClaimRefresh(string issuerName, TimeSpan interval)
+    {
+        var now = _time.GetTimestamp();
+        var next = now + (long)(interval.TotalSeconds * _time.TimestampFrequency);
+        while (true)
+        {
+            var due = _refreshDue.GetOrAdd(issuerName, 0L);
+            if (due > now)
+            {
+                return false;
+            }
+
+            if (_refreshDue.TryUpdate(issuerName, next, due))
+            {
+                return true;
+            }
+        }
+    }
+
+    private static async Task<OpenIdConnectConfiguration?> WaitForNewConfigurationAsync(
+        Microsoft.IdentityModel.Protocols.IConfigurationManager<OpenIdConnectConfiguration> manager, OpenIdConnectConfiguration stale, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            try
+            {
+                var current = await manager.GetConfigurationAsync(cancellationToken).ConfigureAwait(false);
+                if (!ReferenceEquals(current, stale))
+                {
+                    return current;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return null;
+            }
+
+            await Task.Delay(50, cancellationToken).ConfigureAwait(false);
+        }
+
+        return null;
+    }
 
     private (string Name, string Issuer, JwtIssuerOptions Options)? Find(string? iss)
     {
