@@ -44,15 +44,15 @@ internal sealed partial class CallerAuthenticator
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly byte[]? _bootstrapKeyHash;
-    private readonly JwtCallerValidator _jwt;
+    private readonly JwtCallerValidator? _jwt;
 
     public CallerAuthenticator(
         IConnectionMultiplexer redis,
         HttpClient tokenService,
         IOptions<AdminOptions> admin,
-        JwtCallerValidator jwt,
         TimeProvider time,
-        ILogger<CallerAuthenticator> logger)
+        ILogger<CallerAuthenticator> logger,
+        JwtCallerValidator? jwt = null)
     {
         _jwt = jwt;
         _redis = redis;
@@ -117,7 +117,9 @@ internal sealed partial class CallerAuthenticator
         // The authentication middleware may have validated it already (a JwtBearer scheme that is the default).
         var validation = context.Features.Get<JwtCaller>() is { } validated
             ? JwtValidation.Success(validated)
-            : await _jwt.ValidateAsync(token, ct).ConfigureAwait(false);
+            : _jwt is null
+                ? JwtValidation.Refused(JwtRejection.Invalid)
+                : await _jwt.ValidateAsync(token, ct).ConfigureAwait(false);
         if (validation.Caller is not { } person)
         {
             return validation.Rejection switch

@@ -22,6 +22,10 @@ public sealed class JwtCallerTests(TokenServiceApp service)
         var audit = await service.AdminAsync(HttpMethod.Get, $"/admin/audit?target={id}");
         var entry = Assert.Single(audit.Body.GetProperty("data").EnumerateArray());
         Assert.Equal($"oidc:test:{person}", entry.GetProperty("actor_id").GetString());
+
+        // A person is never a stored credential.
+        var user = await service.AdminAsync(HttpMethod.Post, "/admin/credentials", """{"kind":"user","owner":{"type":"user","id":"u1"}}""");
+        Assert.Contains("kind user", user.AssertError(HttpStatusCode.BadRequest, "invalid_request_error"), StringComparison.Ordinal);
     }
 
     [Theory]
