@@ -18,10 +18,11 @@ namespace LlmGateway.Identity;
 /// </summary>
 /// <remarks>
 /// Successful results are remembered by the token's SHA-256 until min(<c>exp</c>, <see cref="IdentityOptions.CacheDuration"/>).
-/// Why: an RS256 verification (≈ 40–60 µs on this 2-core box) plus parsing the payload into claims (≈ 10–20 µs, several
-/// KB of allocations) would be the most expensive step of a gateway request that otherwise costs ≈ 90 µs of CPU;
-/// hashing the token (≈ 1–2 µs for 1 KB) and a dictionary hit replace both. Refusals are not cached: a refused
-/// token is cheap to refuse again (most fail before the signature check) and must not crowd out real entries.
+/// Why, measured on this 2-core box (JsonWebTokenHandler 8.23, a 669-character RS256 token with five claims, 20 000
+/// iterations after warm-up): validating costs ≈ 130 µs and 3.9 KB of allocations per call — more than the ≈ 90 µs of CPU a
+/// whole proxied request costs the gateway — while the cache key (SHA-256 of the token, hex) costs ≈ 3 µs and 0.9 KB.
+/// Refusals are not cached: a token is never remembered as bad across a key rotation, and garbage is refused by its shape or
+/// its issuer before any signature work.
 /// </remarks>
 public sealed partial class JwtCallerValidator
 {
