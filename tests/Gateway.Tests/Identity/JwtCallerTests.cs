@@ -195,6 +195,11 @@ public sealed class JwtCallerTests(JwtGatewayFixture fixture) : IClassFixture<Jw
             Assert.Equal(JsonValueKind.Array, document.RootElement.GetProperty("breakers").ValueKind);
         }
 
+        using var reset = new HttpRequestMessage(HttpMethod.Post, "/admin/circuit-breaker/reset");
+        reset.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Issuer.CreateToken(Person(), "admin"));
+        using var resetResponse = await fixture.Client.SendAsync(reset);
+        Assert.Equal(HttpStatusCode.OK, resetResponse.StatusCode);
+
         using var member = await BreakersAsync(Issuer.CreateToken(Person(), "member"));
         var (type, _) = await AnthropicErrorAsync(member, HttpStatusCode.Forbidden);
         Assert.Equal("permission_error", type);
