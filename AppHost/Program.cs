@@ -146,6 +146,11 @@ if (run)
 gateway.WithConfigurationSection(builder.Configuration, "Pricing");
 usageWorker.WithConfigurationSection(builder.Configuration, "Pricing");
 
+// JWT callers (Identity:Issuers, Identity:UserLimits): every service that authenticates callers reads the same issuers.
+gateway.WithConfigurationSection(builder.Configuration, "Identity");
+tokenService.WithConfigurationSection(builder.Configuration, "Identity");
+usageWorker.WithConfigurationSection(builder.Configuration, "Identity");
+
 builder.AddKubernetesPublishing();
 
 builder.Build().Run();

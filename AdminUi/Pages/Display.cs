@@ -42,6 +42,7 @@ public static class Display
         CredentialKind.AgentToken => "Agent token",
         CredentialKind.DeviceToken => "Device token",
         CredentialKind.AdminKey => "Admin key",
+        CredentialKind.User => "User (JWT)",
         _ => kind.ToString(),
     };
 
@@ -52,6 +53,7 @@ public static class Display
         CredentialKind.AgentToken => "agent_token",
         CredentialKind.DeviceToken => "device_token",
         CredentialKind.AdminKey => "admin_key",
+        CredentialKind.User => "user",
         _ => kind.ToString(),
     };
 

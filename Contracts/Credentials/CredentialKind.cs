@@ -22,6 +22,13 @@ public enum CredentialKind
     /// <summary>May call the admin API.</summary>
     [JsonStringEnumMemberName("admin_key")]
     AdminKey,
+
+    /// <summary>
+    /// A person signed in with a JWT from a configured issuer (<c>Identity:Issuers</c>). Never stored or projected: the
+    /// services synthesize it per request from the validated token (see <c>LlmGateway.Identity</c>).
+    /// </summary>
+    [JsonStringEnumMemberName("user")]
+    User,
 }
 
 /// <summary>
@@ -36,6 +43,7 @@ public static class CredentialKindNames
         CredentialKind.AgentToken => "agent_token",
         CredentialKind.DeviceToken => "device_token",
         CredentialKind.AdminKey => "admin_key",
+        CredentialKind.User => "user",
         _ => "unknown",
     };
 

@@ -1,4 +1,5 @@
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Identity;
 using Microsoft.Net.Http.Headers;
 
 namespace LlmGateway.Gateway.Credentials;
@@ -8,12 +9,16 @@ internal enum CredentialPresence
     Missing,
     Malformed,
     WellFormed,
+
+    /// <summary>Shaped like a JWT (see <see cref="JwtShape"/>): validated against the configured issuers, not looked up.</summary>
+    Jwt,
 }
 
 /// <summary>
 /// Takes the caller's credential from <c>x-api-key</c> or <c>Authorization: Bearer</c>. Claude Code's
 /// <c>apiKeyHelper</c> sends both; the first well-formed one wins. No I/O: a malformed value is rejected here.
-/// Well-formed means a gateway credential (prefix and checksum) or a key matching a configured external pattern.
+/// Well-formed means a gateway credential (prefix and checksum) or a key matching a configured external pattern; a value
+/// shaped like a JWT is told apart here too, by its shape alone (<see cref="CredentialPresence.Jwt"/>).
 /// </summary>
 internal static class CredentialHeaders
 {
@@ -39,6 +44,12 @@ internal static class CredentialHeaders
                 credential = value;
                 return CredentialPresence.WellFormed;
             }
+
+            if (JwtShape.IsJwt(value))
+            {
+                credential = value;
+                return CredentialPresence.Jwt;
+            }
         }
 
         var authorization = headers[HeaderNames.Authorization];
@@ -53,6 +64,12 @@ internal static class CredentialHeaders
                 {
                     credential = token;
                     return CredentialPresence.WellFormed;
+                }
+
+                if (JwtShape.IsJwt(token))
+                {
+                    credential = token;
+                    return CredentialPresence.Jwt;
                 }
             }
         }
@@ -69,17 +86,21 @@ internal static class CredentialHeaders
         var apiKey = headers[ApiKey];
         if (apiKey.Count > 0)
         {
-            return CredentialFormat.Redact(apiKey[0].AsSpan().Trim());
+            return Redact(apiKey[0].AsSpan().Trim());
         }
 
         var authorization = headers[HeaderNames.Authorization].ToString().AsSpan().Trim();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return CredentialFormat.Redact(authorization[7..].Trim());
+            return Redact(authorization[7..].Trim());
         }
 
         return authorization.IsEmpty ? "(none)" : "(not a bearer credential)";
     }
+
+    // A JWT's first characters are its (public) header; only its last four are shown, as for any secret.
+    private static string Redact(ReadOnlySpan<char> secret) =>
+        JwtShape.IsJwt(secret) ? string.Concat("jwt…", secret[^4..]) : CredentialFormat.Redact(secret);
 
     private static bool IsWellFormed(ReadOnlySpan<char> value, IReadOnlyList<ExternalKeyPattern> externalPatterns, out CredentialKind kind)
     {

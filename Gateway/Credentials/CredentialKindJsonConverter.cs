@@ -38,6 +38,7 @@ internal sealed class CredentialKindJsonConverter : JsonConverter<CredentialKind
                 case "agenttoken": return CredentialKind.AgentToken;
                 case "devicetoken": return CredentialKind.DeviceToken;
                 case "adminkey": return CredentialKind.AdminKey;
+                case "user": return CredentialKind.User;
             }
         }
 

@@ -13,6 +13,7 @@ using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Translation;
 using LlmGateway.Gateway.Usage;
+using LlmGateway.Identity;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -90,6 +91,11 @@ internal static class GatewayServiceExtensions
                 client.DefaultRequestHeaders.Add(InternalApi.HeaderName, provider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey] ?? "");
             })
             .RemoveAllResilienceHandlers();
+
+        // JWT callers (Identity:Issuers): validated by hand on the hot path (see CallerAuthenticator), so no scheme
+        // may become the default and run for every request in the authentication middleware.
+        JwtCallerServiceCollectionExtensions.SuppressAutoDefaultScheme();
+        services.AddJwtCallers(builder.Configuration);
 
         // Forwarding
         services.AddSingleton<ModelNameTable>();

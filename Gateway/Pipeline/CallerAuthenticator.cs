@@ -2,6 +2,7 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Errors;
+using LlmGateway.Identity;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.Gateway.Pipeline;
@@ -18,11 +19,15 @@ internal readonly record struct CallerAuthentication(CredentialProjection? Crede
 
 /// <summary>
 /// Hot-path steps 1–4 for data-plane routes: take the credential from the headers, reject a malformed one without
-/// I/O, resolve it (cache → Redis → TokenService), and check expiry, kind and the route allowlist.
+/// I/O, resolve it (cache → Redis → TokenService), and check expiry, kind and the route allowlist. A JWT goes to
+/// <see cref="JwtCallerValidator"/> instead (no lookup; validated results are cached briefly there) and becomes a
+/// <see cref="CredentialKind.User"/> credential of the person, with the limits of <c>Identity:UserLimits</c>.
 /// </summary>
-internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<ExternalKeyOptions> externalKeys, TimeProvider time)
+internal sealed class CallerAuthenticator(
+    CredentialResolver resolver, IOptions<ExternalKeyOptions> externalKeys, JwtCallerValidator jwt, IOptions<IdentityOptions> identity, TimeProvider time)
 {
     private readonly List<ExternalKeyPattern> _externalPatterns = externalKeys.Value.Patterns;
+    private readonly CredentialLimits _userLimits = identity.Value.UserLimits.ToLimits();
 
     private static readonly CallerAuthentication Missing = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
         "x-api-key header is required (or Authorization: Bearer).");
@@ -42,6 +47,12 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
     private static readonly CallerAuthentication AdminOnly = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "This route needs an admin key.");
 
+    private static readonly CallerAuthentication ViewerDenied = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
+        "The viewer role can read usage but cannot call the model API; it needs the member or admin role.");
+
+    private static readonly CallerAuthentication AdminRoleOnly = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
+        "This route needs an admin key or the admin role.");
+
     private static readonly CallerAuthentication RouteDenied = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "This credential is not allowed to call this route.");
 
@@ -59,6 +70,8 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
                 return ValueTask.FromResult(Missing);
             case CredentialPresence.Malformed:
                 return ValueTask.FromResult(Invalid);
+            case CredentialPresence.Jwt:
+                return AuthenticateJwtAsync(credential.ToString(), admin, context.RequestAborted);
             default:
                 hash = CredentialHash.Compute(credential);
                 break;
@@ -68,6 +81,29 @@ internal sealed class CallerAuthenticator(CredentialResolver resolver, IOptions<
         return lookup.IsCompletedSuccessfully
             ? ValueTask.FromResult(Authorize(lookup.Result, context.Request.Path, admin))
             : AwaitAsync(lookup, context.Request.Path, admin);
+    }
+
+    private async ValueTask<CallerAuthentication> AuthenticateJwtAsync(string token, bool admin, CancellationToken cancellationToken)
+    {
+        var validation = await jwt.ValidateAsync(token, cancellationToken);
+        if (validation.Caller is not { } caller)
+        {
+            // A token with a known failure says why; anything else (garbage, a shape that does not parse) stays plain "invalid".
+            return validation.Rejection switch
+            {
+                JwtRejection.Invalid => Invalid,
+                JwtRejection.Unavailable => Unavailable,
+                _ => CallerAuthentication.Failure(validation.Status,
+                    validation.Status == 403 ? AnthropicErrors.Permission : AnthropicErrors.Authentication, validation.Message),
+            };
+        }
+
+        if (admin)
+        {
+            return caller.HasRole(IdentityRoles.Admin) ? CallerAuthentication.Success(UserCredential.For(caller, _userLimits)) : AdminRoleOnly;
+        }
+
+        return caller.HasRole(IdentityRoles.Member) ? CallerAuthentication.Success(UserCredential.For(caller, _userLimits)) : ViewerDenied;
     }
 
     private async ValueTask<CallerAuthentication> AwaitAsync(ValueTask<CredentialLookup> lookup, PathString path, bool admin) =>

@@ -36,7 +36,7 @@ internal static class CircuitBreakerApi
     private static async Task ListAsync(HttpContext context, CallerAuthenticator authenticator, CircuitBreakerRegistry breakers)
     {
         var requestId = RequestIds.Of(context);
-        if (!await AuthorizeAsync(context, authenticator, requestId))
+        if (await AuthorizeAsync(context, authenticator, requestId) is null)
         {
             return;
         }
@@ -74,7 +74,7 @@ internal static class CircuitBreakerApi
     private static async Task ResetAsync(HttpContext context, CallerAuthenticator authenticator, CircuitBreakerRegistry breakers, CircuitBreakerBroadcast broadcast)
     {
         var requestId = RequestIds.Of(context);
-        if (!await AuthorizeAsync(context, authenticator, requestId))
+        if (await AuthorizeAsync(context, authenticator, requestId) is not { } caller)
         {
             return;
         }
@@ -120,7 +120,8 @@ internal static class CircuitBreakerApi
             return;
         }
 
-        breakers.Reset(name, "admin");
+        // The log line names who reset it: an admin key's id, or the person's user id for an admin JWT.
+        breakers.Reset(name, "admin " + caller.Id);
         var published = await broadcast.PublishResetAsync(name);
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
@@ -142,16 +143,16 @@ internal static class CircuitBreakerApi
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
-    private static async Task<bool> AuthorizeAsync(HttpContext context, CallerAuthenticator authenticator, string requestId)
+    private static async Task<LlmGateway.Contracts.Credentials.CredentialProjection?> AuthorizeAsync(HttpContext context, CallerAuthenticator authenticator, string requestId)
     {
         var auth = await authenticator.AuthenticateAdminAsync(context);
         if (auth.Succeeded)
         {
-            return true;
+            return auth.Credential;
         }
 
         await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-        return false;
+        return null;
     }
 
     private static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)

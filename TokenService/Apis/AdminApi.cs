@@ -60,6 +60,11 @@ public static class AdminApi
             return ApiError.InvalidRequest("Device tokens are issued by POST /bootstrap, not by the admin API.");
         }
 
+        if (kind == CredentialKind.User)
+        {
+            return ApiError.InvalidRequest("kind user is not a stored credential: people sign in with a JWT of a configured issuer.");
+        }
+
         var invalid = InputRules.Owner(request.Owner)
             ?? InputRules.Label(request.Name, "name", 200)
             ?? ScopeRules.ValidateModels(request.Models)

@@ -1,4 +1,5 @@
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Identity;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
 using LlmGateway.TokenService.Model;
@@ -10,7 +11,9 @@ namespace LlmGateway.TokenService.Apis;
 
 /// <summary>
 /// <c>POST /v1/tokens</c>: short-lived agent tokens (creddy's API, seed 004), minted from the caller's own credential
-/// and never wider than it.
+/// and never wider than it. A person signed in with a JWT (member or admin role) may mint too: the token's owner is the
+/// user, and its lineage names the user with the per-person limits (<c>Identity:UserLimits</c>), so everything the person
+/// mints shares their requests/min with their own calls.
 /// </summary>
 public static partial class TokensApi
 {
@@ -27,6 +30,11 @@ public static partial class TokensApi
         if (!authentication.TryGet(out var parent, out var authenticationError))
         {
             return authenticationError;
+        }
+
+        if (authentication.Person is { } person && !person.HasRole(IdentityRoles.Member))
+        {
+            return ApiError.Permission($"Minting agent tokens needs the member or admin role; {person.Hint} has the {person.Role} role.");
         }
 
         if (!body.TryGetValue(out var request, out var bodyError))
@@ -102,7 +110,24 @@ public static partial class TokensApi
             ExpiresAt = expiresAt,
         };
 
-        var outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent);
+        MintOutcome outcome;
+        if (parent.Kind == CredentialKind.User)
+        {
+            // No stored parent to reference: the person is the creator and the one ancestor whose limits also apply.
+            // (A reprojection rebuilds lineages from parent_id and so drops this ancestor; the token's own scope, narrowed
+            // from the person's limits above, still bounds it.)
+            token = token with
+            {
+                ParentId = null,
+                Ancestors = [new CredentialAncestor { Id = parent.Id, Kind = CredentialKind.User, Limits = parent.Scope.Limits }],
+            };
+            outcome = await services.Store.MintForUserAsync(token, services.Options.Value.MaxActivePerParent);
+        }
+        else
+        {
+            outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent);
+        }
+
         switch (outcome.Result)
         {
             case MintResult.ParentInactive:

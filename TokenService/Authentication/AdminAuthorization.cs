@@ -1,9 +1,10 @@
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Identity;
 using LlmGateway.TokenService.Model;
 
 namespace LlmGateway.TokenService.Authentication;
 
-/// <summary>Endpoint filter of the admin API: the caller must present an admin key.</summary>
+/// <summary>Endpoint filter of the admin API: the caller must present an admin key, or a JWT whose role is admin.</summary>
 public sealed class AdminAuthorizationFilter(CredentialAuthenticator authenticator) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
@@ -15,7 +16,14 @@ public sealed class AdminAuthorizationFilter(CredentialAuthenticator authenticat
             return error;
         }
 
-        if (credential.Kind != CredentialKind.AdminKey)
+        if (result.Person is { } person)
+        {
+            if (!person.HasRole(IdentityRoles.Admin))
+            {
+                return Apis.ApiError.Permission($"The admin API needs an admin key or the admin role; {person.Hint} has the {person.Role} role.");
+            }
+        }
+        else if (credential.Kind != CredentialKind.AdminKey)
         {
             return Apis.ApiError.Permission($"The admin API needs an admin key; {credential.Hint} is not one.");
         }

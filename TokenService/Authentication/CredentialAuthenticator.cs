@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Identity;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Infrastructure;
 using LlmGateway.TokenService.Model;
@@ -11,21 +12,31 @@ namespace LlmGateway.TokenService.Authentication;
 /// <summary>
 /// Who is calling: the credential on the request, checked in this order — the configured bootstrap admin key (constant
 /// time, no database), the shape (gateway format with checksum, or a configured external pattern; anything else is
-/// refused without a lookup), then PostgreSQL, the source of truth for revocation and expiry.
+/// refused without a lookup), then PostgreSQL, the source of truth for revocation and expiry. A JWT of a configured
+/// issuer (told apart by its shape) is validated instead and becomes a <see cref="CredentialKind.User"/> credential of
+/// the person, never stored; <see cref="AuthenticationResult.Person"/> carries the role.
 /// </summary>
 public sealed class CredentialAuthenticator(
     CredentialStore store,
     BootstrapAdminKey bootstrapAdmin,
     IOptions<ExternalKeyOptions> externalKeys,
+    JwtCallerValidator jwt,
+    IOptions<IdentityOptions> identity,
     TimeProvider time)
 {
     private readonly DateTimeOffset started = time.GetUtcNow();
+    private readonly CredentialLimits userLimits = identity.Value.UserLimits.ToLimits();
 
     public async Task<AuthenticationResult> AuthenticateAsync(HttpContext context)
     {
         if (!CallerCredential.TryRead(context.Request, out var secret, out var error))
         {
             return new(null, error);
+        }
+
+        if (JwtShape.IsJwt(secret))
+        {
+            return await AuthenticateJwtAsync(context, secret);
         }
 
         var hash = CredentialFormat.Hash(secret);
@@ -51,9 +62,44 @@ public sealed class CredentialAuthenticator(
             _ => new(credential, null),
         };
     }
+
+    private async Task<AuthenticationResult> AuthenticateJwtAsync(HttpContext context, string token)
+    {
+        // The authentication middleware may have validated it already (a JwtBearer scheme that is the default).
+        var validation = context.Features.Get<JwtCaller>() is { } validated
+            ? JwtValidation.Success(validated)
+            : await jwt.ValidateAsync(token, context.RequestAborted);
+        if (validation.Caller is not { } person)
+        {
+            return new(null, validation.Rejection switch
+            {
+                JwtRejection.Invalid => ApiError.Authentication("The credential is not valid."),
+                JwtRejection.Unavailable => ApiError.Unavailable(validation.Message, TimeSpan.FromSeconds(5)),
+                _ when validation.Status == StatusCodes.Status403Forbidden => ApiError.Permission(validation.Message),
+                _ => ApiError.Authentication(validation.Message),
+            });
+        }
+
+        var projection = UserCredential.For(person, userLimits);
+        var credential = new Credential
+        {
+            Id = projection.Id,
+            Hash = "",
+            Kind = CredentialKind.User,
+            Hint = projection.Hint,
+            Owner = projection.Owner,
+            Scope = new CredentialScope(CredentialScope.Everything, CredentialScope.Everything, userLimits),
+            CreatedAt = time.GetUtcNow(),
+            CreatedBy = "jwt:" + person.IssuerName,
+            // Not the token's exp: a person's authority does not end with a (minutes-long) access token, so what they
+            // mint is bounded by the usual maximum ttl, not by the session that minted it.
+            ExpiresAt = null,
+        };
+        return new(credential, null, person);
+    }
 }
 
-public readonly record struct AuthenticationResult(Credential? Credential, ApiError? Error)
+public readonly record struct AuthenticationResult(Credential? Credential, ApiError? Error, JwtCaller? Person = null)
 {
     public bool TryGet([NotNullWhen(true)] out Credential? credential, [NotNullWhen(false)] out ApiError? error)
     {

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using LlmGateway.Identity;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.ServiceDefaults.HealthChecks;
 using LlmGateway.ServiceDefaults.Requests;
@@ -43,6 +44,7 @@ public static class TokenServiceExtensions
         services.AddSingleton<CredentialStore>();
         services.AddSingleton<CredentialReprojection>();
         services.AddSingleton<CredentialAuthenticator>();
+        services.AddJwtCallers(builder.Configuration);
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddHealthChecks()

@@ -75,6 +75,47 @@ public sealed partial class CredentialStore
         return new MintOutcome(MintResult.Minted, stored, 0);
     }
 
+    /// <summary>
+    /// Stores a token minted by a person signed in with a JWT (no stored parent: <c>created_by</c> is the user id, the
+    /// owner is the user, upserted). The quota of active minted tokens counts the person's unrevoked agent tokens.
+    /// </summary>
+    public async Task<MintOutcome> MintForUserAsync(Credential child, int maxActivePerUser)
+    {
+        await using var connection = await OpenAsync(CancellationToken.None);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var now = Timestamps.NowMicroseconds(time);
+        var owner = await UpsertOwnerAsync(connection, transaction, child.Owner);
+        await using (var lockOwner = new NpgsqlCommand(
+            "SELECT 1 FROM owners WHERE type = @type AND id = @id FOR UPDATE", connection, transaction))
+        {
+            // Serializes concurrent mints of one person, so the quota below cannot be overrun by a race.
+            Text(lockOwner, "type", owner.Type);
+            Text(lockOwner, "id", owner.Id);
+            await lockOwner.ExecuteNonQueryAsync();
+        }
+
+        await using (var count = new NpgsqlCommand(
+            "SELECT count(*) FROM credentials WHERE owner_type = @type AND owner_id = @id AND created_by = @id AND parent_id IS NULL " +
+            "AND kind = 'agent_token' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > @now)",
+            connection, transaction))
+        {
+            Text(count, "type", owner.Type);
+            Text(count, "id", owner.Id);
+            Time(count, "now", now);
+            var active = (long)(await count.ExecuteScalarAsync())!;
+            if (active >= maxActivePerUser)
+            {
+                return new MintOutcome(MintResult.TooManyActive, null, active);
+            }
+        }
+
+        var stored = child with { Owner = owner };
+        await InsertAsync(connection, transaction, stored);
+        await projector.ProjectAsync(stored);
+        await transaction.CommitAsync();
+        return new MintOutcome(MintResult.Minted, stored, 0);
+    }
+
     /// <summary>Stores a device token from <c>/bootstrap</c>: device owner and device row upserted.</summary>
     public async Task<Credential> IssueDeviceTokenAsync(Credential token)
     {

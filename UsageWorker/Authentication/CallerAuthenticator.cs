@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
+using LlmGateway.Identity;
 using LlmGateway.UsageWorker.Model;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -23,7 +24,9 @@ internal readonly record struct CallerAuthentication(UsageScope? Scope, int Stat
 /// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (from
 /// <c>x-api-key</c> or <c>Authorization: Bearer</c>) is hashed; the bootstrap admin key from configuration is compared
 /// by hash in constant time; otherwise the projection is read from Redis (<see cref="RedisKeys.Credential"/>) and, when
-/// Redis misses or is down, from TokenService's introspection (<c>POST /internal/introspect {"hash"}</c>).
+/// Redis misses or is down, from TokenService's introspection (<c>POST /internal/introspect {"hash"}</c>). A JWT of a
+/// configured issuer is validated instead: an admin sees everything, a viewer or member their organization's usage (their
+/// own, when the token names no organization).
 /// </summary>
 internal sealed partial class CallerAuthenticator
 {
@@ -41,14 +44,17 @@ internal sealed partial class CallerAuthenticator
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly byte[]? _bootstrapKeyHash;
+    private readonly JwtCallerValidator? _jwt;
 
     public CallerAuthenticator(
         IConnectionMultiplexer redis,
         HttpClient tokenService,
         IOptions<AdminOptions> admin,
         TimeProvider time,
-        ILogger<CallerAuthenticator> logger)
+        ILogger<CallerAuthenticator> logger,
+        JwtCallerValidator? jwt = null)
     {
+        _jwt = jwt;
         _redis = redis;
         _tokenService = tokenService;
         _time = time;
@@ -64,6 +70,11 @@ internal sealed partial class CallerAuthenticator
         if (string.IsNullOrEmpty(credential))
         {
             return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
+        }
+
+        if (JwtShape.IsJwt(credential))
+        {
+            return await AuthenticateJwtAsync(request.HttpContext, credential, ct).ConfigureAwait(false);
         }
 
         if (credential.Length > MaxCredentialLength)
@@ -99,6 +110,31 @@ internal sealed partial class CallerAuthenticator
             CredentialKind.DeviceToken when !string.IsNullOrEmpty(projection.DeviceId) => new UsageScope(false, DeviceId: projection.DeviceId),
             _ => new UsageScope(false, CredentialId: projection.Id),
         });
+    }
+
+    private async Task<CallerAuthentication> AuthenticateJwtAsync(HttpContext context, string token, CancellationToken ct)
+    {
+        // The authentication middleware may have validated it already (a JwtBearer scheme that is the default).
+        var validation = context.Features.Get<JwtCaller>() is { } validated
+            ? JwtValidation.Success(validated)
+            : _jwt is null
+                ? JwtValidation.Refused(JwtRejection.Invalid)
+                : await _jwt.ValidateAsync(token, ct).ConfigureAwait(false);
+        if (validation.Caller is not { } person)
+        {
+            return validation.Rejection switch
+            {
+                JwtRejection.Invalid => CallerAuthentication.Denied(401, "authentication_error", "Invalid credential."),
+                JwtRejection.Unavailable => CallerAuthentication.Denied(503, "api_error", validation.Message),
+                _ => CallerAuthentication.Denied(validation.Status, validation.Status == 403 ? "permission_error" : "authentication_error", validation.Message),
+            };
+        }
+
+        return CallerAuthentication.Allowed(person.HasRole(IdentityRoles.Admin)
+            ? UsageScope.Admin
+            : person.OrganizationId is { } organization
+                ? new UsageScope(false, OrganizationId: organization)
+                : new UsageScope(false, OwnerId: person.UserId));
     }
 
     /// <summary><c>x-api-key</c> first (Anthropic's header), else a bearer token.</summary>

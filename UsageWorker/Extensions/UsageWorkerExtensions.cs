@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Pricing;
+using LlmGateway.Identity;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.ServiceDefaults.Requests;
 using LlmGateway.UsageWorker.Apis;
@@ -46,6 +47,7 @@ internal static class UsageWorkerExtensions
         services.AddHostedService<StreamMaintenanceService>();
         services.AddHostedService<SpendCounterRebuilder>();
 
+        services.AddJwtCallers(builder.Configuration);
         services.AddHttpClient<CallerAuthenticator>((provider, client) =>
         {
             client.BaseAddress = provider.GetRequiredService<IOptions<UsageWorkerOptions>>().Value.TokenServiceUrl;

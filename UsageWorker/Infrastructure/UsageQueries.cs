@@ -234,6 +234,14 @@ internal sealed class UsageQueries(NpgsqlDataSource dataSource)
             {
                 Equal("device_id", scope.DeviceId);
             }
+            else if (scope.OrganizationId is not null)
+            {
+                Equal("org_id", scope.OrganizationId);
+            }
+            else if (scope.OwnerId is not null)
+            {
+                Equal("owner_id", scope.OwnerId);
+            }
             else
             {
                 // A credential without a device sees only itself; one without an id sees nothing.

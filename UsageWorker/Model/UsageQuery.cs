@@ -39,9 +39,10 @@ internal sealed record UsageFilter(
 
 /// <summary>
 /// What a caller may see: an admin everything; a device its own usage (every credential it has held, since refresh
-/// rotates them); any other credential its own usage.
+/// rotates them); a person signed in with a JWT their organization's usage (or their own, without an organization);
+/// any other credential its own usage.
 /// </summary>
-internal sealed record UsageScope(bool IsAdmin, string? DeviceId = null, string? CredentialId = null)
+internal sealed record UsageScope(bool IsAdmin, string? DeviceId = null, string? CredentialId = null, string? OrganizationId = null, string? OwnerId = null)
 {
     public static UsageScope Admin { get; } = new(true);
 }

@@ -33,6 +33,9 @@ public sealed class TokenServiceApp : IAsyncLifetime
     public string AdminKey { get; } = CredentialFormat.Generate(CredentialKind.AdminKey);
 
     public TestApp App => app ?? throw new InvalidOperationException("Not started.");
+
+    /// <summary>An OIDC issuer served by the test process, configured (through the AppHost's Identity section) as <c>test</c>.</summary>
+    public TestJwtIssuer Issuer { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public ConnectionMultiplexer Redis => redis ?? throw new InvalidOperationException("Not started.");
     public string PostgresConnectionString { get; private set; } = "";
@@ -42,8 +45,13 @@ public sealed class TokenServiceApp : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Issuer = await TestJwtIssuer.StartAsync();
         app = await TestAppBuilder.Create()
             .WithParameter("admin-key", AdminKey)
+            .WithConfiguration("Identity:Issuers:test:MetadataAddress", Issuer.MetadataAddress)
+            .WithConfiguration("Identity:Issuers:test:Issuer", Issuer.Issuer)
+            .WithConfiguration("Identity:Issuers:test:Audience", "llm-gateway")
+            .WithConfiguration("Identity:Issuers:test:RequireHttpsMetadata", "false")
             .WithResources("tokenservice")
             .WithEnvironment("tokenservice", "Bootstrap__Enabled", "true")
             .WithEnvironment("tokenservice", "Bootstrap__RequestsPerMinutePerAddress", BootstrapPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -65,6 +73,11 @@ public sealed class TokenServiceApp : IAsyncLifetime
         if (app is not null)
         {
             await app.DisposeAsync();
+        }
+
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
         }
     }
 

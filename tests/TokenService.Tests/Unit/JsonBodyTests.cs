@@ -61,7 +61,7 @@ public sealed class JsonBodyTests
     [Fact]
     public void Enums_times_and_nested_required_fields_are_checked()
     {
-        Assert.Equal("'kind' must be one of \"api_key\", \"agent_token\", \"device_token\", \"admin_key\".", Error<CreateCredentialRequest>("""{"kind":"root"}"""));
+        Assert.Equal("'kind' must be one of \"api_key\", \"agent_token\", \"device_token\", \"admin_key\", \"user\".", Error<CreateCredentialRequest>("""{"kind":"root"}"""));
         Assert.StartsWith("'expires_at' must be an RFC 3339 time with an offset", Error<CreateCredentialRequest>("""{"expires_at":"2030-01-01T00:00:00"}"""), StringComparison.Ordinal);
         Assert.Equal("Missing field 'owner.id'.", Error<CreateCredentialRequest>("""{"owner":{"type":"user"}}"""));
 

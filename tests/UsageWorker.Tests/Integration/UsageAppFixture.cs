@@ -19,6 +19,9 @@ public sealed class UsageAppFixture : IAsyncLifetime
     public const string AdminKey = "operator-chosen bootstrap key";
 
     public TestApp App { get; private set; } = null!;
+
+    /// <summary>An OIDC issuer served by the test process, configured (through the AppHost's Identity section) as <c>test</c>.</summary>
+    public TestJwtIssuer Issuer { get; private set; } = null!;
     public ConnectionMultiplexer Redis { get; private set; } = null!;
     public string RedisConnectionString { get; private set; } = null!;
     public string DatabaseConnectionString { get; private set; } = null!;
@@ -26,8 +29,13 @@ public sealed class UsageAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        Issuer = await TestJwtIssuer.StartAsync();
         App = await TestAppBuilder.Create()
             .WithParameter("admin-key", AdminKey)
+            .WithConfiguration("Identity:Issuers:test:MetadataAddress", Issuer.MetadataAddress)
+            .WithConfiguration("Identity:Issuers:test:Issuer", Issuer.Issuer)
+            .WithConfiguration("Identity:Issuers:test:Audience", "llm-gateway")
+            .WithConfiguration("Identity:Issuers:test:RequireHttpsMetadata", "false")
             .WithResources("usageworker")
             .WithReplicas("usageworker", 2)
             .WithEnvironment("usageworker", "UsageWorker__ReclaimMinIdle", "00:00:02")
@@ -51,6 +59,7 @@ public sealed class UsageAppFixture : IAsyncLifetime
     {
         Redis.Dispose();
         await App.DisposeAsync();
+        await Issuer.DisposeAsync();
     }
 
     public HttpClient Worker(int replica = 0) => App.CreateHttpClient("usageworker", replica);
@@ -159,7 +168,8 @@ public sealed record TestEvent(
     string? DeviceId = null,
     string? AgentName = null,
     int LatencyMs = 200,
-    int TtfbMs = 40)
+    int TtfbMs = 40,
+    string? OrganizationId = null)
 {
     public string[] Fields()
     {
@@ -192,6 +202,11 @@ public sealed record TestEvent(
         if (AgentName is not null)
         {
             fields.AddRange([UsageEventFields.AgentName, AgentName]);
+        }
+
+        if (OrganizationId is not null)
+        {
+            fields.AddRange([UsageEventFields.OrganizationId, OrganizationId]);
         }
 
         return [.. fields];
