@@ -102,7 +102,19 @@ public static partial class TokensApi
             ExpiresAt = expiresAt,
         };
 
-        var outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent);
+        var audit = new AuditRecord(Timestamps.NowMicroseconds(services.Time), parent.Id, parent.Hint, "credential.mint", token.Id, CallerCredential.Address(http), new
+        {
+            kind = CredentialKindNames.Of(CredentialKind.AgentToken),
+            hint = token.Hint,
+            parent_id = parent.Id,
+            owner = parent.Owner,
+            agent_name = token.AgentName,
+            models = token.Scope.Models,
+            routes = token.Scope.Routes,
+            limits = token.Scope.Limits,
+            expires_at = token.ExpiresAt,
+        });
+        var outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent, audit);
         switch (outcome.Result)
         {
             case MintResult.ParentInactive:

@@ -45,6 +45,7 @@ public static class TokenServiceExtensions
         services.AddSingleton<CredentialAuthenticator>();
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
+        services.AddAccounts();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadiness>("credential-store", tags: [HealthEndpointPaths.ReadyTag])
             .AddCheck<ProjectionHealthCheck>("credential-projection", tags: [HealthEndpointPaths.ReadyTag]);
@@ -96,6 +97,7 @@ public static class TokenServiceExtensions
         app.MapDeviceApi();
         app.MapAdminApi();
         app.MapIntrospectionApi();
+        app.MapAccountsApis();
         return app;
     }
 }
