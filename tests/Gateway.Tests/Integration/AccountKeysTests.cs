@@ -43,6 +43,13 @@ public sealed class AccountKeysTests(AppFixture app)
             Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
         }
 
+        // The gateway's limits view shows the account among what bounds the key (all of the account's keys share it).
+        var userId = (await register.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("user").GetProperty("id").GetString()!;
+        using var limits = await app.AdminAsync(HttpMethod.Get, $"/admin/credentials/{keyId}/limits");
+        Assert.Equal(HttpStatusCode.OK, limits.StatusCode);
+        var enforced = (await limits.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("enforced").EnumerateArray();
+        Assert.Contains(enforced, s => s.GetProperty("scope").GetString() == "ancestor" && s.GetProperty("id").GetString() == userId);
+
         using var list = new HttpRequestMessage(HttpMethod.Get, "/api/keys/list");
         list.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var listed = await http.SendAsync(list);
