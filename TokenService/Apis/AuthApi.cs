@@ -19,16 +19,19 @@ namespace LlmGateway.TokenService.Apis;
 ///                          400 invalid · 403 registration closed / invite required or not valid · 409 email taken
 /// POST /api/auth/login     {email, password}                       → 200 {token, token_type, expires_at, user}
 ///                          401 wrong email or password (one message for both) · 403 disabled · 423 locked (Retry-After)
+/// Both: 429 beyond Accounts:SignInsPerMinutePerAddress per client address (per instance).
 /// GET  /api/auth/me        the signed-in account
 /// </code>
 /// </remarks>
 public static partial class AuthApi
 {
+    public const string SignInRateLimitPolicy = "sign-in";
+
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var auth = app.MapGroup("/api/auth");
-        auth.MapPost("/register", Register);
-        auth.MapPost("/login", Login);
+        auth.MapPost("/register", Register).RequireRateLimiting(SignInRateLimitPolicy);
+        auth.MapPost("/login", Login).RequireRateLimiting(SignInRateLimitPolicy);
         auth.MapGet("/me", Me);
         return app;
     }

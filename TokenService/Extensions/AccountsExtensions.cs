@@ -1,9 +1,11 @@
+using System.Threading.RateLimiting;
 using LlmGateway.TokenService.Accounts;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Model;
 using LlmGateway.TokenService.Options;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace LlmGateway.TokenService.Extensions;
@@ -20,6 +22,17 @@ public static class AccountsExtensions
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<UserTokens>();
         services.AddSingleton<UserAuthenticator>();
+        // Lockout protects one account; this slows one address trying many accounts (per instance, like bootstrap's).
+        services.Configure<RateLimiterOptions>(options => options.AddPolicy(AuthApi.SignInRateLimitPolicy, http =>
+        {
+            var permits = http.RequestServices.GetRequiredService<IOptions<AccountOptions>>().Value.SignInsPerMinutePerAddress;
+            return RateLimitPartition.GetFixedWindowLimiter(CallerCredential.Address(http), _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits,
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            });
+        }));
         return services;
     }
 

@@ -67,7 +67,8 @@ public static class TokenServiceExtensions
             options.OnRejected = (context, _) =>
             {
                 TimeSpan? retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var value) ? value : null;
-                return new ValueTask(ApiError.RateLimited("Too many bootstrap requests from this address; try again later.", retryAfter)
+                var what = context.HttpContext.Request.Path.StartsWithSegments("/api/auth") ? "sign-in" : "bootstrap";
+                return new ValueTask(ApiError.RateLimited($"Too many {what} requests from this address; try again later.", retryAfter)
                     .ExecuteAsync(context.HttpContext));
             };
         });

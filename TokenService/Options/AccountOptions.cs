@@ -45,6 +45,9 @@ public sealed class AccountOptions
     /// <summary>Go duration.</summary>
     public string LockoutDuration { get; set; } = "15m";
 
+    /// <summary>Register and login calls one client address may make per minute (per TokenService instance).</summary>
+    public int SignInsPerMinutePerAddress { get; set; } = 30;
+
     /// <summary>Life of an invite code (Go duration).</summary>
     public string InviteTtl { get; set; } = "168h";
 
@@ -92,6 +95,11 @@ public sealed class AccountOptionsValidation : IValidateOptions<AccountOptions>
         if (options.MaxFailedSignIns < 1)
         {
             errors.Add("Accounts:MaxFailedSignIns must be at least 1");
+        }
+
+        if (options.SignInsPerMinutePerAddress < 1)
+        {
+            errors.Add("Accounts:SignInsPerMinutePerAddress must be at least 1");
         }
 
         if (options.MaxKeysPerUser < 1)

@@ -226,6 +226,22 @@ public sealed class AccountsTests(TokenServiceApp service)
         (await AsUser(viewerToken, HttpMethod.Get, "/api/keys/list")).AssertStatus(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task One_address_trying_many_sign_ins_is_rate_limited()
+    {
+        await using var replica = await InProcessReplica.StartAsync(service, new Dictionary<string, string?> { ["Accounts:SignInsPerMinutePerAddress"] = "2" });
+        await replica.Services.GetRequiredService<LlmGateway.TokenService.Infrastructure.DatabaseReadiness>().WaitAsync(CancellationToken.None);
+        var body = JsonSerializer.Serialize(new { email = NewEmail("guess"), password = "guessing-a-password" });
+        for (var i = 0; i < 2; i++)
+        {
+            (await service.SendAsync(HttpMethod.Post, "/api/auth/login", body, clientAddress: "192.0.2.200", via: replica.Http)).AssertStatus(HttpStatusCode.Unauthorized);
+        }
+
+        var limited = await service.SendAsync(HttpMethod.Post, "/api/auth/login", body, clientAddress: "192.0.2.200", via: replica.Http);
+        Assert.Contains("sign-in", limited.AssertError(HttpStatusCode.TooManyRequests, "rate_limit_error"), StringComparison.Ordinal);
+        (await service.SendAsync(HttpMethod.Post, "/api/auth/login", body, clientAddress: "192.0.2.201", via: replica.Http)).AssertStatus(HttpStatusCode.Unauthorized);
+    }
+
     [Theory]
     [InlineData("""{"email":"not-an-email","password":"long enough password"}""", "not an email address")]
     [InlineData("""{"email":"a@example.com","password":"short"}""", "at least 12 characters")]

@@ -51,6 +51,7 @@ public sealed class TokenServiceApp : IAsyncLifetime
             .WithEnvironment("tokenservice", "Projection__CheckInterval", "200ms")
             .WithEnvironment("tokenservice", "ExternalKeys__Patterns__0__Prefix", ExternalPrefix)
             .WithEnvironment("tokenservice", "Accounts__Registration", "open")
+            .WithEnvironment("tokenservice", "Accounts__SignInsPerMinutePerAddress", "1000")
             .WithEnvironment("tokenservice", "Accounts__MaxFailedSignIns", MaxFailedSignIns.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .StartAsync();
         Http = app.CreateHttpClient("tokenservice");
