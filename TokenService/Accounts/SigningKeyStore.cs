@@ -72,7 +72,7 @@ public sealed class SigningKeyStore(
 
         var key = await InsertNewAsync(connection, transaction);
         await transaction.CommitAsync(CancellationToken.None);
-        _snapshot = null;
+        await SnapshotAsync(refresh: true, cancellationToken);
         return key;
     }
 
@@ -162,10 +162,18 @@ public sealed class SigningKeyStore(
                     $"Signing key {kid} is stored with protection '{protection}', but this TokenService uses '{protector.Name}'.");
             }
 
+            var createdAt = reader.GetFieldValue<DateTimeOffset>(3);
+            DateTimeOffset? retiredAt = reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4);
+            // A key already loaded is reused (a key never changes, only its retirement): no re-import every refresh.
+            if (_snapshot?.Published.FirstOrDefault(k => k.Kid == kid) is { } known)
+            {
+                keys.Add(known with { RetiredAt = retiredAt });
+                continue;
+            }
+
             var rsa = RSA.Create();
             rsa.ImportPkcs8PrivateKey(protector.Unprotect(reader.GetFieldValue<byte[]>(1)), out _);
-            keys.Add(new SigningKey(kid, new RsaSecurityKey(rsa) { KeyId = kid }, reader.GetFieldValue<DateTimeOffset>(3),
-                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4)));
+            keys.Add(new SigningKey(kid, new RsaSecurityKey(rsa) { KeyId = kid }, createdAt, retiredAt));
         }
 
         return keys;
