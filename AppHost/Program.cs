@@ -142,6 +142,19 @@ if (run)
     builder.Services.AddHostedService<CrashedServiceRestarter>();
 }
 
+// Sign-in JWTs: TokenService issues them for local accounts (/api/auth/login) and publishes its keys as an OIDC issuer;
+// every service that accepts a JWT validates them from that metadata (issuer "local" of the Identity options), so a
+// key rotation reaches all of them without a restart. TokenService reaches itself by the same name.
+const string signInAudience = "llmgateway";
+tokenService.WithEnvironment("services__tokenservice__http__0", tokenService.GetEndpoint("http"))
+    .WithEnvironment("Accounts__Jwt__Audience", signInAudience);
+foreach (var service in new[] { tokenService, usageWorker, gateway })
+{
+    service.WithEnvironment("Identity__Issuers__local__MetadataAddress", "http://tokenservice/.well-known/openid-configuration")
+        .WithEnvironment("Identity__Issuers__local__Audience", signInAudience)
+        .WithEnvironment("Identity__Issuers__local__UseSubjectAsUserId", "true");
+}
+
 // Both price tokens: one table for the budget reservations and the recorded cost.
 gateway.WithConfigurationSection(builder.Configuration, "Pricing");
 usageWorker.WithConfigurationSection(builder.Configuration, "Pricing");

@@ -7,7 +7,9 @@ namespace LlmGateway.Gateway.Apis;
 
 /// <summary>
 /// Control-plane routes clients call on the gateway's public address, handed to their owners:
-/// <c>/v1/tokens</c>, <c>/bootstrap</c>, <c>/refresh</c>, <c>/admin/*</c> → TokenService, except
+/// <c>/v1/tokens</c>, <c>/bootstrap</c>, <c>/refresh</c>, <c>/admin/*</c>, the accounts' <c>/api/auth/*</c> and
+/// <c>/api/keys/*</c> and the JWT issuer's <c>/.well-known/openid-configuration</c> and <c>/.well-known/jwks.json</c>
+/// → TokenService, except
 /// <c>/admin/usage*</c> and <c>/admin/stats*</c> → UsageWorker. <c>/internal/*</c> is never reachable from outside.
 /// </summary>
 internal static class ControlPlaneApi
@@ -21,6 +23,10 @@ internal static class ControlPlaneApi
         routes.Map("/v1/tokens/{**rest}", toTokenService);
         routes.Map("/bootstrap", toTokenService);
         routes.Map("/refresh", toTokenService);
+        routes.Map("/api/auth/{**rest}", toTokenService);
+        routes.Map("/api/keys/{**rest}", toTokenService);
+        routes.Map("/.well-known/openid-configuration", toTokenService);
+        routes.Map("/.well-known/jwks.json", toTokenService);
         routes.Map("/admin", toTokenService);
         routes.Map("/admin/{**rest}", context => forwarder.ForwardAsync(context, OwnerOfAdminPath(context.Request.Path)));
         routes.Map("/internal/{**rest}", static context => AnthropicErrors.WriteAsync(context, StatusCodes.Status404NotFound,

@@ -105,6 +105,15 @@ internal sealed partial class CredentialLimitsView(
             parentId = p.ParentId;
         }
 
+        // Lineage entries that are not credentials (the local account owning a self-service key) come from the projection.
+        foreach (var ancestor in projection.Ancestors ?? [])
+        {
+            if (!ancestors.Any(a => a.Id == ancestor.Id))
+            {
+                ancestors.Add(ancestor);
+            }
+        }
+
         var profile = planner.ProfileOf(projection with { Ancestors = ancestors });
         var now = time.GetUtcNow();
         SubjectUsage[]? usage = null;

@@ -32,6 +32,9 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
     public static ApiError IntrospectionNotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
 
     public static ApiError Conflict(string message) => new(StatusCodes.Status409Conflict, "invalid_request_error", message);
+    /// <summary>423: the account is locked after repeated failed sign-ins; <c>Retry-After</c> says for how long.</summary>
+    public static ApiError Locked(string message, TimeSpan retryAfter) => new(StatusCodes.Status423Locked, "permission_error", message, retryAfter);
+
     public static ApiError TooLarge(string message) => new(StatusCodes.Status413PayloadTooLarge, "request_too_large", message);
     public static ApiError RateLimited(string message, TimeSpan? retryAfter) => new(StatusCodes.Status429TooManyRequests, "rate_limit_error", message, retryAfter);
     public static ApiError Internal(string message) => new(StatusCodes.Status500InternalServerError, "api_error", message);

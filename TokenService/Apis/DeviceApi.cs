@@ -46,7 +46,10 @@ public static partial class DeviceApi
         var now = Timestamps.NowWholeSeconds(services.Time);
         var secret = CredentialFormat.Generate(CredentialKind.DeviceToken);
         var token = NewDeviceToken(secret, request.DeviceId!, request.AppVersion, options, now, "bootstrap");
-        await services.Store.IssueDeviceTokenAsync(token);
+        // A device has no credential yet: the actor is the device id it claims, from the caller's address.
+        await services.Store.IssueDeviceTokenAsync(token, new AuditRecord(
+            Timestamps.NowMicroseconds(services.Time), "device:" + token.DeviceId, null, "credential.bootstrap", token.Id, CallerCredential.Address(http),
+            new { kind = CredentialKindNames.Of(CredentialKind.DeviceToken), hint = token.Hint, device_id = token.DeviceId, app_version = token.AppVersion, expires_at = token.ExpiresAt }));
         services.Metrics.Issued(CredentialKind.DeviceToken, "bootstrap");
         LogBootstrapped(services.Logger, token.Id, token.Hint, token.DeviceId!, CallerCredential.Address(http));
         return TypedResults.Ok(new DeviceTokenResponse(secret, ProxyBaseUrl(http, options), token.ExpiresAt!.Value));
@@ -88,7 +91,10 @@ public static partial class DeviceApi
             current.Id,
             // The current bootstrap policy applies from the refresh on, so a changed policy reaches every device within one ttl.
             old => NewDeviceToken(secret, old.DeviceId!, request.AppVersion ?? old.AppVersion, options, now, "refresh") with { Owner = old.Owner },
-            options.RefreshGracePeriodValue);
+            options.RefreshGracePeriodValue,
+            replacement => new AuditRecord(
+                Timestamps.NowMicroseconds(services.Time), current.Id, current.Hint, "credential.refresh", replacement.Id, CallerCredential.Address(http),
+                new { kind = CredentialKindNames.Of(CredentialKind.DeviceToken), hint = replacement.Hint, replaces = current.Id, device_id = replacement.DeviceId, expires_at = replacement.ExpiresAt }));
         switch (outcome.Result)
         {
             case RefreshResult.Inactive:

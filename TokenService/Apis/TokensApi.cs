@@ -110,6 +110,18 @@ public static partial class TokensApi
             ExpiresAt = expiresAt,
         };
 
+        var audit = new AuditRecord(Timestamps.NowMicroseconds(services.Time), parent.Id, parent.Hint, "credential.mint", token.Id, CallerCredential.Address(http), new
+        {
+            kind = CredentialKindNames.Of(CredentialKind.AgentToken),
+            hint = token.Hint,
+            parent_id = parent.Id,
+            owner = parent.Owner,
+            agent_name = token.AgentName,
+            models = token.Scope.Models,
+            routes = token.Scope.Routes,
+            limits = token.Scope.Limits,
+            expires_at = token.ExpiresAt,
+        });
         MintOutcome outcome;
         if (parent.Kind == CredentialKind.User)
         {
@@ -121,11 +133,11 @@ public static partial class TokensApi
                 ParentId = null,
                 Ancestors = [new CredentialAncestor { Id = parent.Id, Kind = CredentialKind.User, Limits = parent.Scope.Limits }],
             };
-            outcome = await services.Store.MintForUserAsync(token, services.Options.Value.MaxActivePerParent);
+            outcome = await services.Store.MintForUserAsync(token, services.Options.Value.MaxActivePerParent, audit);
         }
         else
         {
-            outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent);
+            outcome = await services.Store.MintAsync(token, services.Options.Value.MaxActivePerParent, audit);
         }
 
         switch (outcome.Result)

@@ -47,6 +47,7 @@ public static class TokenServiceExtensions
         services.AddJwtCallers(builder.Configuration);
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
+        services.AddAccounts();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadiness>("credential-store", tags: [HealthEndpointPaths.ReadyTag])
             .AddCheck<ProjectionHealthCheck>("credential-projection", tags: [HealthEndpointPaths.ReadyTag]);
@@ -68,7 +69,8 @@ public static class TokenServiceExtensions
             options.OnRejected = (context, _) =>
             {
                 TimeSpan? retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var value) ? value : null;
-                return new ValueTask(ApiError.RateLimited("Too many bootstrap requests from this address; try again later.", retryAfter)
+                var what = context.HttpContext.Request.Path.StartsWithSegments("/api/auth") ? "sign-in" : "bootstrap";
+                return new ValueTask(ApiError.RateLimited($"Too many {what} requests from this address; try again later.", retryAfter)
                     .ExecuteAsync(context.HttpContext));
             };
         });
@@ -98,6 +100,7 @@ public static class TokenServiceExtensions
         app.MapDeviceApi();
         app.MapAdminApi();
         app.MapIntrospectionApi();
+        app.MapAccountsApis();
         return app;
     }
 }

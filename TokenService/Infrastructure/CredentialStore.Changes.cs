@@ -25,6 +25,8 @@ public sealed partial class CredentialStore
             return null;
         }
 
+        // Read back: a credential owned by a local account carries the account in its lineage (see ReadCredential).
+        stored = await FindAsync(connection, transaction, "c.id = @key", stored.Id, null, CancellationToken.None) ?? stored;
         await AppendAuditAsync(connection, transaction, audit);
         await projector.ProjectAsync(stored);
         await transaction.CommitAsync();
@@ -33,9 +35,9 @@ public sealed partial class CredentialStore
 
     /// <summary>
     /// Stores a token minted from <see cref="Credential.ParentId"/> after re-checking, under a lock on the parent, that the
-    /// parent is still active, still at least as wide, and below its quota of active minted tokens.
+    /// parent is still active, still at least as wide, and below its quota of active minted tokens. Audited with the token.
     /// </summary>
-    public async Task<MintOutcome> MintAsync(Credential child, int maxActivePerParent)
+    public async Task<MintOutcome> MintAsync(Credential child, int maxActivePerParent, AuditRecord audit)
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
@@ -70,6 +72,7 @@ public sealed partial class CredentialStore
             Ancestors = [new CredentialAncestor { Id = parent.Id, Kind = parent.Kind, Limits = parent.Scope.Limits }, .. parent.Ancestors ?? []],
         };
         await InsertAsync(connection, transaction, stored);
+        await AppendAuditAsync(connection, transaction, audit);
         await projector.ProjectAsync(stored);
         await transaction.CommitAsync();
         return new MintOutcome(MintResult.Minted, stored, 0);
@@ -79,7 +82,7 @@ public sealed partial class CredentialStore
     /// Stores a token minted by a person signed in with a JWT (no stored parent: <c>created_by</c> is the user id, the
     /// owner is the user, upserted). The quota of active minted tokens counts the person's unrevoked agent tokens.
     /// </summary>
-    public async Task<MintOutcome> MintForUserAsync(Credential child, int maxActivePerUser)
+    public async Task<MintOutcome> MintForUserAsync(Credential child, int maxActivePerUser, AuditRecord audit)
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
@@ -111,13 +114,14 @@ public sealed partial class CredentialStore
 
         var stored = child with { Owner = owner };
         await InsertAsync(connection, transaction, stored);
+        await AppendAuditAsync(connection, transaction, audit);
         await projector.ProjectAsync(stored);
         await transaction.CommitAsync();
         return new MintOutcome(MintResult.Minted, stored, 0);
     }
 
-    /// <summary>Stores a device token from <c>/bootstrap</c>: device owner and device row upserted.</summary>
-    public async Task<Credential> IssueDeviceTokenAsync(Credential token)
+    /// <summary>Stores a device token from <c>/bootstrap</c>: device owner and device row upserted, audited.</summary>
+    public async Task<Credential> IssueDeviceTokenAsync(Credential token, AuditRecord audit)
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
@@ -125,6 +129,7 @@ public sealed partial class CredentialStore
         await TouchDeviceAsync(connection, transaction, token.DeviceId!, token.AppVersion, token.CreatedAt, bootstrapped: true);
         var stored = token with { Owner = owner };
         await InsertAsync(connection, transaction, stored);
+        await AppendAuditAsync(connection, transaction, audit);
         await projector.ProjectAsync(stored);
         await transaction.CommitAsync();
         return stored;
@@ -135,7 +140,7 @@ public sealed partial class CredentialStore
     /// only for <paramref name="grace"/> (requests in flight), after which its Redis key expires. A token can be
     /// refreshed once; a second refresh of the same token (a copy being replayed) is refused.
     /// </summary>
-    public async Task<RefreshOutcome> RefreshDeviceTokenAsync(string currentId, Func<Credential, Credential> replacementFor, TimeSpan grace)
+    public async Task<RefreshOutcome> RefreshDeviceTokenAsync(string currentId, Func<Credential, Credential> replacementFor, TimeSpan grace, Func<Credential, AuditRecord> audit)
     {
         await using var connection = await OpenAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
@@ -172,6 +177,7 @@ public sealed partial class CredentialStore
         }
 
         await TouchDeviceAsync(connection, transaction, replacement.DeviceId!, replacement.AppVersion, now, bootstrapped: false);
+        await AppendAuditAsync(connection, transaction, audit(replacement));
         await projector.ProjectAsync(replacement);
         await projector.ProjectChangeAsync(retired);
         await transaction.CommitAsync();

@@ -34,7 +34,9 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
                        FROM credentials a JOIN chain ON a.id = chain.parent_id
                        WHERE chain.depth < 32)
                    SELECT json_agg(json_build_array(id, kind, rpm, tpm, concurrent, budget, period) ORDER BY depth) FROM chain)
-               END
+               END,
+               (SELECT json_build_array(u.id, 'user', u.requests_per_minute, u.tokens_per_minute, u.max_concurrent, u.budget_usd, u.budget_period)
+                FROM users u WHERE c.owner_type = 'user' AND u.id = c.owner_id)
         FROM credentials c JOIN owners o ON o.type = c.owner_type AND o.id = c.owner_id
         """;
 
@@ -134,12 +136,29 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
         RevocationReason = NullableString(r, 26),
         ReplacedBy = NullableString(r, 27),
         Version = r.GetInt32(28),
-        Ancestors = r.IsDBNull(29) ? null : ReadAncestors(r.GetString(29)),
+        Ancestors = WithAccount(r.IsDBNull(29) ? null : ReadAncestors(r.GetString(29)), r.IsDBNull(30) ? null : r.GetString(30)),
     };
 
     /// <summary>
+    /// A credential owned by a local user account has that account as the root of its lineage, with the limits an admin
+    /// set for the user: the Gateway charges every request of every one of the user's keys (and the tokens minted from
+    /// them) to the user too, so together they stay within the user's limits. Its kind is <c>user</c>, and its id the
+    /// one a JWT of that account is charged to, so the person's calls with a token and with their keys share counters.
+    /// </summary>
+    private static List<CredentialAncestor>? WithAccount(List<CredentialAncestor>? chain, string? accountJson)
+    {
+        if (accountJson is null)
+        {
+            return chain;
+        }
+
+        var account = ReadAncestors("[" + accountJson + "]");
+        return chain is null ? account : [.. chain, .. account];
+    }
+
+    /// <summary>
     /// The lineage column: <c>[[id, kind, rpm, tpm, concurrent, budget, period], …]</c>, nearest ancestor first, at most 32
-    /// (minting chains are short; the bound only stops a corrupt cycle).
+    /// (minting chains are short; the bound only stops a corrupt cycle). The owning account's column has the same shape.
     /// </summary>
     private static List<CredentialAncestor> ReadAncestors(string json)
     {

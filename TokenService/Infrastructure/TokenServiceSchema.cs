@@ -14,6 +14,13 @@ namespace LlmGateway.TokenService.Infrastructure;
 /// columns, not JSON, so that limits can be queried. <c>version</c> is bumped on each change (optimistic concurrency).</item>
 /// <item><c>devices</c>: installs that bootstrapped (seed 002).</item>
 /// <item><c>audit_log</c>: every admin action: actor, action, target, time, source address, details (never a secret).</item>
+/// <item><c>users</c>: local accounts (seed 003), email unique (stored lower-case), password as ASP.NET Core Identity's
+/// hash, role, lockout state, and limits that bound all of the user's credentials together (the user is the root of
+/// their lineage; see <see cref="CredentialStore"/>).</item>
+/// <item><c>invites</c>: one-time registration codes, by SHA-256 hash only.</item>
+/// <item><c>signing_keys</c>: the RSA keys user JWTs are signed with, shared by every replica; the private key is stored
+/// as <see cref="Accounts.ISigningKeyProtector"/> wrapped it (<c>protection</c> names how). A retired key stays published
+/// until the tokens it signed have expired.</item>
 /// </list>
 /// </remarks>
 public static class TokenServiceSchema
@@ -90,6 +97,48 @@ public static class TokenServiceSchema
 
             CREATE INDEX IF NOT EXISTS audit_log_target ON audit_log (target);
             CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor_id);
+            """),
+        new(2, "users, invites, signing keys", """
+            CREATE TABLE IF NOT EXISTS users (
+                id                  text          PRIMARY KEY,
+                email               text          NOT NULL UNIQUE,
+                name                text,
+                password_hash       text          NOT NULL,
+                role                text          NOT NULL CHECK (role IN ('viewer', 'member', 'admin')),
+                organization_id     text          NOT NULL,
+                requests_per_minute integer,
+                tokens_per_minute   integer,
+                max_concurrent      integer,
+                budget_usd          numeric(20, 6),
+                budget_period       text,
+                failed_sign_ins     integer       NOT NULL DEFAULT 0,
+                locked_until        timestamptz,
+                disabled_at         timestamptz,
+                created_at          timestamptz   NOT NULL,
+                last_sign_in_at     timestamptz,
+                version             integer       NOT NULL DEFAULT 1
+            );
+
+            CREATE TABLE IF NOT EXISTS invites (
+                id          text        PRIMARY KEY,
+                code_hash   text        NOT NULL UNIQUE CHECK (code_hash ~ '^[0-9a-f]{64}$'),
+                email       text,
+                role        text        NOT NULL CHECK (role IN ('viewer', 'member', 'admin')),
+                created_at  timestamptz NOT NULL,
+                created_by  text        NOT NULL,
+                expires_at  timestamptz NOT NULL,
+                used_at     timestamptz,
+                used_by     text
+            );
+
+            CREATE TABLE IF NOT EXISTS signing_keys (
+                kid         text        PRIMARY KEY,
+                algorithm   text        NOT NULL,
+                private_key bytea       NOT NULL,
+                protection  text        NOT NULL,
+                created_at  timestamptz NOT NULL,
+                retired_at  timestamptz
+            );
             """),
     ];
 }

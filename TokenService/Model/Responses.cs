@@ -37,6 +37,10 @@ public sealed record CredentialView
     public string? RevocationReason { get; init; }
     public string? ReplacedBy { get; init; }
 
+    /// <summary>What else bounds it, nearest first: the credentials it was minted from and the account that owns it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CredentialAncestor>? Ancestors { get; init; }
+
     /// <summary>The secret, in the create response only (null for a registered external key, which the admin already has).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Secret { get; init; }
@@ -63,6 +67,7 @@ public sealed record CredentialView
         RevokedAt = c.RevokedAt,
         RevocationReason = c.RevocationReason,
         ReplacedBy = c.ReplacedBy,
+        Ancestors = c.Ancestors is { Count: > 0 } ? c.Ancestors : null,
     };
 
     public static string StatusName(CredentialStatus status) => status switch

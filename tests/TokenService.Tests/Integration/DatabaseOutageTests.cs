@@ -94,48 +94,4 @@ public sealed class DatabaseOutageTests(TokenServiceApp service)
             }
         }
     }
-
-    /// <summary>TokenService built as Program.cs builds it, on a free port of 127.0.0.1.</summary>
-    private sealed class InProcessReplica(WebApplication app) : IAsyncDisposable
-    {
-        public HttpClient Http { get; } = new() { BaseAddress = new Uri(app.Urls.First()) };
-
-        public IServiceProvider Services => app.Services;
-
-        public static async Task<InProcessReplica> StartAsync(TokenServiceApp service)
-        {
-            var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-            {
-                ApplicationName = typeof(TokenServiceExtensions).Assembly.GetName().Name,
-                EnvironmentName = Environments.Production,
-            });
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:redis"] = await service.App.GetConnectionStringAsync("redis"),
-                ["ConnectionStrings:llmgateway"] = service.PostgresConnectionString,
-                ["Admin:BootstrapKey"] = service.AdminKey,
-                [InternalApi.ConfigurationKey] = service.InternalKey,
-            });
-            builder.AddServiceDefaults();
-            builder.AddTokenServiceServices();
-
-            var app = builder.Build();
-            app.UseTokenServiceConventions();
-            app.MapDefaultEndpoints();
-            app.MapTokenServiceApis();
-            await app.StartAsync();
-            return new InProcessReplica(app);
-        }
-
-        public Task<HealthReport> HealthAsync() => Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
-
-        public async ValueTask DisposeAsync()
-        {
-            Http.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
 }

@@ -25,6 +25,7 @@ public sealed class TokenServiceApp : IAsyncLifetime
 {
     public const string ExternalPrefix = "sk_live_";
     public const int BootstrapPerMinute = 3;
+    public const int MaxFailedSignIns = 3;
 
     private ConnectionMultiplexer? redis;
     private TestApp? app;
@@ -57,6 +58,9 @@ public sealed class TokenServiceApp : IAsyncLifetime
             .WithEnvironment("tokenservice", "Bootstrap__RequestsPerMinutePerAddress", BootstrapPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("tokenservice", "Projection__CheckInterval", "200ms")
             .WithEnvironment("tokenservice", "ExternalKeys__Patterns__0__Prefix", ExternalPrefix)
+            .WithEnvironment("tokenservice", "Accounts__Registration", "open")
+            .WithEnvironment("tokenservice", "Accounts__SignInsPerMinutePerAddress", "1000")
+            .WithEnvironment("tokenservice", "Accounts__MaxFailedSignIns", MaxFailedSignIns.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .StartAsync();
         Http = app.CreateHttpClient("tokenservice");
         var redisOptions = ConfigurationOptions.Parse((await app.GetConnectionStringAsync("redis"))!);
