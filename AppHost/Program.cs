@@ -145,13 +145,18 @@ if (run)
 // Sign-in JWTs: TokenService issues them for local accounts (/api/auth/login) and publishes its keys as an OIDC issuer;
 // every service that accepts a JWT validates them from that metadata (issuer "local" of the Identity options), so a
 // key rotation reaches all of them without a restart. TokenService reaches itself by the same name.
+const string signInIssuer = "llmgateway";
 const string signInAudience = "llmgateway";
 tokenService.WithEnvironment("services__tokenservice__http__0", tokenService.GetEndpoint("http"))
+    .WithEnvironment("Accounts__Jwt__Issuer", signInIssuer)
     .WithEnvironment("Accounts__Jwt__Audience", signInAudience);
 foreach (var service in new[] { tokenService, usageWorker, gateway })
 {
     service.WithEnvironment("Identity__Issuers__local__MetadataAddress", "http://tokenservice/.well-known/openid-configuration")
+        .WithEnvironment("Identity__Issuers__local__Issuer", signInIssuer)
         .WithEnvironment("Identity__Issuers__local__Audience", signInAudience)
+        // Inside the app the metadata is fetched over the service network by name (plain http, as every service call).
+        .WithEnvironment("Identity__Issuers__local__RequireHttpsMetadata", "false")
         .WithEnvironment("Identity__Issuers__local__UseSubjectAsUserId", "true");
 }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using LlmGateway.Gateway.Tests.Infrastructure;
 
 namespace LlmGateway.Gateway.Tests.Integration;
 
@@ -28,7 +29,8 @@ public sealed class AccountKeysTests(AppFixture app)
         Assert.Equal(HttpStatusCode.Created, register.StatusCode);
         using var login = await http.PostAsJsonAsync("/api/auth/login", new { email, password });
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
-        var token = (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString()!;
+        var signedIn = await login.Content.ReadFromJsonAsync<JsonElement>();
+        var token = signedIn.GetProperty("token").GetString()!;
 
         using var generate = new HttpRequestMessage(HttpMethod.Post, "/api/keys/generate") { Content = JsonContent.Create(new { name = "seed 003" }) };
         generate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
@@ -41,6 +43,19 @@ public sealed class AccountKeysTests(AppFixture app)
         using (var allowed = await http.SendAsync(Messages(secret)))
         {
             Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+        }
+
+        // The sign-in token itself is a credential for the model API (the gateway validates it against TokenService's
+        // published keys): the call is the person's, attributed to their account.
+        var userIdFromLogin = signedIn.GetProperty("user").GetProperty("id").GetString()!;
+        using (var asPerson = Messages(token))
+        {
+            asPerson.Headers.Remove("x-api-key");
+            asPerson.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var answered = await http.SendAsync(asPerson);
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            var usage = await UsageStream.WaitForAsync(app.Redis, answered.Headers.GetValues("request-id").Single());
+            Assert.Equal(("user", "user", userIdFromLogin), (usage["credential_kind"], usage["owner_type"], usage["owner_id"]));
         }
 
         // The gateway's limits view shows the account among what bounds the key (all of the account's keys share it).
