@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using LlmGateway.AdminUi.Authentication;
 using LlmGateway.AdminUi.Model;
+using LlmGateway.Contracts.Credentials;
 
 namespace LlmGateway.AdminUi.Clients;
 
@@ -93,6 +94,38 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             new("limit", query.Limit.ToString(CultureInfo.InvariantCulture)),
             new("after_id", query.AfterId),
         ]), ct);
+
+    public Task<ApiResult<ListPage<UserAccount>>> ListUsersAsync(int limit, string? afterId, CancellationToken ct) =>
+        GetAsync<ListPage<UserAccount>>(Query("/admin/users",
+        [
+            new("limit", limit.ToString(CultureInfo.InvariantCulture)),
+            new("after_id", afterId),
+        ]), ct);
+
+    /// <summary>Changes what is given: the role, disabled (which revokes every credential the account owns), the limits.</summary>
+    public Task<ApiResult<UserUpdate>> UpdateUserAsync(string id, string? role, bool? disabled, CredentialLimits? limits, CancellationToken ct)
+    {
+        var body = new JsonObject();
+        if (role is not null)
+        {
+            body["role"] = role;
+        }
+
+        if (disabled is not null)
+        {
+            body["disabled"] = disabled;
+        }
+
+        if (limits is not null)
+        {
+            body["limits"] = System.Text.Json.JsonSerializer.SerializeToNode(limits, ApiJson.Options);
+        }
+
+        return SendJsonAsync<UserUpdate>(HttpMethod.Patch, "/admin/users/" + Segment(id), body, ct);
+    }
+
+    public Task<ApiResult<Invite>> CreateInviteAsync(string? email, string role, CancellationToken ct) =>
+        SendJsonAsync<Invite>(HttpMethod.Post, "/admin/invites", new JsonObject { ["email"] = email, ["role"] = role }, ct);
 
     internal static string? Timestamp(DateTimeOffset? at) =>
         at?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

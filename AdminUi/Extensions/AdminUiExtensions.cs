@@ -65,6 +65,7 @@ public static class AdminUiExtensions
             pages.Conventions.AuthorizeFolder("/Devices", SessionRoles.AdminPolicy);
             pages.Conventions.AuthorizeFolder("/Upstreams", SessionRoles.AdminPolicy);
             pages.Conventions.AuthorizeFolder("/Audit", SessionRoles.AdminPolicy);
+            pages.Conventions.AuthorizeFolder("/Users", SessionRoles.AdminPolicy);
             // A person's own keys: signed in with their account (an admin key is nobody's account).
             pages.Conventions.AuthorizeFolder("/Account", SessionRoles.AccountPolicy);
             // Pages show keys, limits and spend: never kept by a browser or a proxy.

@@ -88,6 +88,50 @@ public sealed class AccountSignInTests(AdminUiApp fixture)
         Assert.True(fixture.BrowserProblems.IsEmpty, "In the browser: " + string.Join("\n", fixture.BrowserProblems));
     }
 
+    [Fact]
+    public async Task An_administrator_changes_a_role_and_disables_an_account_which_ends_its_keys()
+    {
+        using var gateway = new HttpClient { BaseAddress = fixture.Gateway };
+        var email = $"someone-{Guid.NewGuid():N}@example.com";
+        await RegisterAsync(gateway, email, "viewer");
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/signin");
+        await page.GetByLabel("Admin key").FillAsync(fixture.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await page.GotoAsync("/users");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Users and roles" })).ToBeVisibleAsync();
+        await page.GetByLabel($"Role of {email}").SelectOptionAsync("member");
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Set role of {email}" }).ClickAsync();
+        await Expect(page.Locator(".message.success")).ToContainTextAsync($"{email} is now member");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AdminUiApp.ScreenshotDirectory, "users.png"), FullPage = true });
+
+        // As a member now, the person gets a key; disabling the account revokes it on the gateway.
+        using var login = await gateway.PostAsJsonAsync("/api/auth/login", new { email, password = Password });
+        var token = (await login.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("token").GetString();
+        using var generate = new HttpRequestMessage(HttpMethod.Post, "/api/keys/generate") { Content = JsonContent.Create(new { name = "soon gone" }) };
+        generate.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var generated = await gateway.SendAsync(generate);
+        Assert.Equal(HttpStatusCode.Created, generated.StatusCode);
+        var secret = (await generated.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("secret").GetString()!;
+        using (var reply = await CallModelAsync(gateway, secret))
+        {
+            Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        }
+
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Disable {email}" }).ClickAsync();
+        await Expect(page.Locator(".message.success")).ToContainTextAsync("1 of their credentials were revoked");
+        using (var refused = await CallModelAsync(gateway, secret))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using var again = await gateway.PostAsJsonAsync("/api/auth/login", new { email, password = Password });
+        Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+    }
+
     /// <summary>An account of <paramref name="role"/>, through an invite the admin key creates (the way an operator adds people).</summary>
     private async Task RegisterAsync(HttpClient gateway, string email, string role)
     {
