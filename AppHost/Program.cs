@@ -128,7 +128,7 @@ else
         .WithEnvironment("Upstream__ApiKey", anthropicKey);
 }
 
-builder.AddProject<Projects.AdminUi>("adminui")
+var adminUi = builder.AddProject<Projects.AdminUi>("adminui")
     .WithHttpEndpoint(port: AppHostSettings.PublicPort(builder, "adminui", 8081), name: "http")
     .WithExternalHttpEndpoints()
     .WithReference(gateway).WaitFor(gateway, Patient)
@@ -163,6 +163,9 @@ foreach (var service in new[] { tokenService, usageWorker, gateway })
 // Both price tokens: one table for the budget reservations and the recorded cost.
 gateway.WithConfigurationSection(builder.Configuration, "Pricing");
 usageWorker.WithConfigurationSection(builder.Configuration, "Pricing");
+
+// The admin UI's single sign-on (AdminUi:Oidc), off unless an issuer is configured.
+adminUi.WithConfigurationSection(builder.Configuration, "AdminUi:Oidc");
 
 // JWT callers (Identity:Issuers, Identity:UserLimits): every service that authenticates callers reads the same issuers.
 gateway.WithConfigurationSection(builder.Configuration, "Identity");

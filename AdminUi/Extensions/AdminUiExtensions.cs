@@ -32,7 +32,14 @@ public static class AdminUiExtensions
             dataProtection.PersistKeysToFileSystem(new DirectoryInfo(keys));
         }
 
-        services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+        var authentication = services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+        var oidc = builder.Configuration.GetSection(OidcSignInOptions.Section).Get<OidcSignInOptions>() ?? new OidcSignInOptions();
+        services.AddSingleton(oidc);
+        if (oidc.Enabled)
+        {
+            authentication.AddOpenIdConnect(OidcSignIn.Scheme, options => OidcSignIn.Configure(options, oidc));
+        }
+
         services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
             .Configure<IOptions<AdminUiOptions>>((cookie, ui) =>
             {
@@ -58,6 +65,7 @@ public static class AdminUiExtensions
         services.AddRazorPages(pages =>
         {
             pages.Conventions.AllowAnonymousToPage("/SignIn");
+            pages.Conventions.AllowAnonymousToPage("/SignInOidc");
             pages.Conventions.AllowAnonymousToPage("/Error");
             // Everyone's credentials, devices, upstreams and the audit log are the administrators'; usage and the
             // overview are every signed-in role's (the APIs scope a viewer's or member's view to their organization).

@@ -7,8 +7,10 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace LlmGateway.AdminUi.Pages;
 
-public sealed class SignInModel(AdminKeySignIn adminKeys, PasswordSignIn passwords) : PageModel
+public sealed class SignInModel(AdminKeySignIn adminKeys, PasswordSignIn passwords, Options.OidcSignInOptions oidc) : PageModel
 {
+    public Options.OidcSignInOptions Oidc => oidc;
+
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
@@ -23,6 +25,7 @@ public sealed class SignInModel(AdminKeySignIn adminKeys, PasswordSignIn passwor
     {
         "rejected" => "Your session ended: the APIs no longer accept its credential (revoked or expired). Sign in again.",
         "signedout" => "You are signed out.",
+        "oidc_failed" => "Single sign-on did not complete (refused or interrupted at the issuer). Try again, or use another way to sign in.",
         _ => null,
     };
 

@@ -132,6 +132,39 @@ public sealed class AccountSignInTests(AdminUiApp fixture)
         Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
     }
 
+    [Fact]
+    public async Task Single_sign_on_with_the_external_issuer_signs_an_administrator_in_whose_token_the_apis_accept()
+    {
+        var subject = "sso-" + Guid.NewGuid().ToString("N")[..8];
+        fixture.Issuer.NextSignIn = (subject, "admin", subject + "@idp.example", "llm-gateway");
+        var exchanged = fixture.Issuer.CodesExchanged;
+        await using var context = await fixture.NewContextAsync();
+        var page = await context.NewPageAsync();
+
+        await page.GotoAsync("/audit");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Continue with Test IdP" }).ClickAsync();
+
+        // Back from the issuer, signed in where the person wanted to go; the admin API answered with their token.
+        await Expect(page).ToHaveURLAsync(new Regex("/audit$"));
+        await Expect(page.Locator(".session-who")).ToContainTextAsync(subject + "@idp.example");
+        await Expect(page.Locator(".session-who")).ToContainTextAsync("(admin)");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Audit log" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".message.error")).ToHaveCountAsync(0);
+        Assert.Equal(exchanged + 1, fixture.Issuer.CodesExchanged);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(AdminUiApp.ScreenshotDirectory, "sso-signed-in.png"), FullPage = true });
+
+        // A viewer from the same issuer is kept out of the admin pages.
+        fixture.Issuer.NextSignIn = ("viewer-" + subject, "viewer", "viewer-" + subject + "@idp.example", "llm-gateway");
+        await using var viewerContext = await fixture.NewContextAsync();
+        var viewerPage = await viewerContext.NewPageAsync();
+        await viewerPage.GotoAsync("/signin");
+        await viewerPage.GetByRole(AriaRole.Link, new() { Name = "Continue with Test IdP" }).ClickAsync();
+        await Expect(viewerPage.Locator(".session-who")).ToContainTextAsync("(viewer)");
+        await viewerPage.GotoAsync("/keys");
+        await Expect(viewerPage.GetByRole(AriaRole.Heading, new() { Name = "No access to this page" })).ToBeVisibleAsync();
+        Assert.True(fixture.BrowserProblems.IsEmpty, "In the browser: " + string.Join("\n", fixture.BrowserProblems));
+    }
+
     /// <summary>An account of <paramref name="role"/>, through an invite the admin key creates (the way an operator adds people).</summary>
     private async Task RegisterAsync(HttpClient gateway, string email, string role)
     {

@@ -11,6 +11,9 @@ public sealed class AdminUiApp : IAsyncLifetime
 {
     public TestApp App { get; private set; } = null!;
     public IPlaywright Playwright { get; private set; } = null!;
+
+    /// <summary>The single sign-on issuer (authorization code flow, JWKS).</summary>
+    public TestJwtIssuer Issuer { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
     public string AdminKey { get; private set; } = "";
     public Uri AdminUi { get; private set; } = null!;
@@ -22,7 +25,19 @@ public sealed class AdminUiApp : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(ScreenshotDirectory);
-        var app = TestAppBuilder.Create().StartAsync();
+        // An external OIDC issuer for single sign-on: the admin UI signs people in there, and every service accepts
+        // the access tokens it issues (Identity:Issuers:sso).
+        Issuer = await TestJwtIssuer.StartAsync();
+        var app = TestAppBuilder.Create()
+            .WithConfiguration("Identity:Issuers:sso:MetadataAddress", Issuer.MetadataAddress)
+            .WithConfiguration("Identity:Issuers:sso:Issuer", Issuer.Issuer)
+            .WithConfiguration("Identity:Issuers:sso:Audience", "llm-gateway")
+            .WithConfiguration("Identity:Issuers:sso:RequireHttpsMetadata", "false")
+            .WithConfiguration("AdminUi:Oidc:Authority", Issuer.Issuer)
+            .WithConfiguration("AdminUi:Oidc:ClientId", "admin-ui")
+            .WithConfiguration("AdminUi:Oidc:DisplayName", "Test IdP")
+            .WithConfiguration("AdminUi:Oidc:RequireHttpsMetadata", "false")
+            .StartAsync();
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         Browser = await Playwright.Chromium.LaunchAsync(Browsers.Chromium);
         App = await app;
@@ -71,6 +86,11 @@ public sealed class AdminUiApp : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
+        }
+
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
         }
     }
 }

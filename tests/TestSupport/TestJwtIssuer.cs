@@ -16,7 +16,9 @@ namespace LlmGateway.Testing;
 
 /// <summary>
 /// An OIDC issuer for tests, on a real socket: <c>/.well-known/openid-configuration</c> and <c>/jwks</c> from its own RSA
-/// keys, which it can rotate; it signs tokens with the current key (or any other, to test refusals).
+/// keys, which it can rotate; it signs tokens with the current key (or any other, to test refusals). It also runs the
+/// authorization code flow with PKCE for a browser: <c>/authorize</c> signs in <see cref="NextSignIn"/> at once (no
+/// login page) and <c>/token</c> exchanges the code for an id token and an access token.
 /// </summary>
 public sealed class TestJwtIssuer : IAsyncDisposable
 {
@@ -42,6 +44,17 @@ public sealed class TestJwtIssuer : IAsyncDisposable
 
     public int JwksRequests => Volatile.Read(ref _jwksRequests);
 
+    /// <summary>Who <c>/authorize</c> signs in: subject, role, email, and the audience of the access token it issues.</summary>
+    public (string Subject, string Role, string Email, string Audience) NextSignIn { get; set; } = ("oidc-user", "admin", "oidc-user@example.com", "llm-gateway");
+
+    /// <summary>Codes <c>/token</c> has exchanged (each works once).</summary>
+    public int CodesExchanged => Volatile.Read(ref _codesExchanged);
+
+    private int _codesExchanged;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PendingCode> _codes = new();
+
+    private sealed record PendingCode(string ClientId, string RedirectUri, string? Nonce, string? Challenge, (string Subject, string Role, string Email, string Audience) SignIn);
+
     public static async Task<TestJwtIssuer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -54,8 +67,64 @@ public sealed class TestJwtIssuer : IAsyncDisposable
             {
                 ["issuer"] = issuer.Issuer,
                 ["jwks_uri"] = issuer.JwksUrl,
+                ["authorization_endpoint"] = issuer.Issuer + "/authorize",
+                ["token_endpoint"] = issuer.Issuer + "/token",
+                ["response_types_supported"] = new[] { "code" },
+                ["subject_types_supported"] = new[] { "public" },
+                ["code_challenge_methods_supported"] = new[] { "S256" },
                 ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
             }), "application/json"));
+        app.MapGet("/authorize", (HttpRequest request) =>
+        {
+            var query = request.Query;
+            string? redirect = query["redirect_uri"];
+            if (query["response_type"] != "code" || string.IsNullOrEmpty(redirect) || string.IsNullOrEmpty(query["client_id"]))
+            {
+                return Results.BadRequest("response_type=code, client_id and redirect_uri are required");
+            }
+
+            var code = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+            issuer._codes[code] = new PendingCode(query["client_id"]!, redirect, query["nonce"], query["code_challenge"], issuer.NextSignIn);
+            var separator = redirect.Contains('?') ? "&" : "?";
+            return Results.Redirect(redirect + separator + "code=" + code + "&state=" + Uri.EscapeDataString(query["state"].ToString()));
+        });
+        app.MapPost("/token", async (HttpRequest request) =>
+        {
+            var form = await request.ReadFormAsync();
+            if (form["grant_type"] != "authorization_code" || !issuer._codes.TryRemove(form["code"].ToString(), out var pending)
+                || pending.RedirectUri != form["redirect_uri"] || pending.ClientId != form["client_id"])
+            {
+                return Results.Json(new { error = "invalid_grant" }, statusCode: 400);
+            }
+
+            // PKCE S256: the verifier must hash to the challenge sent to /authorize.
+            var verifier = form["code_verifier"].ToString();
+            if (pending.Challenge is not null
+                && Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))) != pending.Challenge)
+            {
+                return Results.Json(new { error = "invalid_grant", error_description = "PKCE verification failed" }, statusCode: 400);
+            }
+
+            Interlocked.Increment(ref issuer._codesExchanged);
+            var (subject, role, email, audience) = pending.SignIn;
+            var expires = DateTimeOffset.UtcNow.AddMinutes(10);
+            var claims = new Dictionary<string, object> { ["sub"] = subject, ["role"] = role, ["email"] = email, ["org_id"] = "org_test" };
+            if (pending.Nonce is not null)
+            {
+                claims["nonce"] = pending.Nonce;
+            }
+
+            var idToken = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = issuer.Issuer,
+                Audience = pending.ClientId,
+                Claims = claims,
+                Expires = expires.UtcDateTime,
+                SigningCredentials = issuer.Current.Credentials,
+            });
+            var accessToken = issuer.CreateToken(subject, role, "org_test", audience, expires: expires, email: email);
+            return Results.Json(new { access_token = accessToken, id_token = idToken, token_type = "Bearer", expires_in = 600 });
+        });
         app.MapGet("/jwks", () =>
         {
             Interlocked.Increment(ref issuer._jwksRequests);
