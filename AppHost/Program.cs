@@ -167,6 +167,9 @@ usageWorker.WithConfigurationSection(builder.Configuration, "Pricing");
 // The admin UI's single sign-on (AdminUi:Oidc), off unless an issuer is configured.
 adminUi.WithConfigurationSection(builder.Configuration, "AdminUi:Oidc");
 
+// Local accounts (Accounts:Registration, AdminEmail, lockout, token lifetime): TokenService's own settings.
+tokenService.WithConfigurationSection(builder.Configuration, "Accounts");
+
 // JWT callers (Identity:Issuers, Identity:UserLimits): every service that authenticates callers reads the same issuers.
 gateway.WithConfigurationSection(builder.Configuration, "Identity");
 tokenService.WithConfigurationSection(builder.Configuration, "Identity");
