@@ -21,3 +21,15 @@ public static class InternalApi
         && presented is not null
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(configured), Encoding.UTF8.GetBytes(presented));
 }
+
+/// <summary>
+/// The <c>error.type</c> of introspection's 404 for a credential TokenService knows but refuses, so the Gateway can say
+/// why (an unknown credential is <see cref="Unknown"/> and stays a plain "invalid").
+/// </summary>
+public static class IntrospectionRefusals
+{
+    public const string Unknown = "not_found";
+    public const string Revoked = "revoked";
+    public const string Expired = "expired";
+    public const string Replaced = "replaced";
+}

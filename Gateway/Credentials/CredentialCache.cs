@@ -56,7 +56,7 @@ internal sealed class CredentialCache
         Store(hash, new Entry(projection, now + ttl, now + Math.Max(ttl, _staleTtl), now + _unconfirmedTtl), epoch);
     }
 
-    public void StoreNotFound(in CredentialHash hash, long epoch)
+    public void StoreNotFound(in CredentialHash hash, long epoch, CredentialRefusal refusal = CredentialRefusal.Unknown)
     {
         if (_negativeTtl <= 0)
         {
@@ -64,7 +64,7 @@ internal sealed class CredentialCache
         }
 
         var now = _time.GetTimestamp();
-        Store(hash, new Entry(null, now + _negativeTtl, now + _negativeTtl, now + _negativeTtl), epoch);
+        Store(hash, new Entry(null, now + _negativeTtl, now + _negativeTtl, now + _negativeTtl, refusal), epoch);
     }
 
     public void Evict(in CredentialHash hash)
@@ -162,7 +162,8 @@ internal sealed class CredentialCache
     /// A cached answer: a projection, or "no such credential" when <see cref="Projection"/> is null.
     /// <see cref="ConfirmedUntil"/> bounds how long it is trusted while revocations cannot be received.
     /// </summary>
-    internal sealed record Entry(CredentialProjection? Projection, long FreshUntil, long StaleUntil, long ConfirmedUntil)
+    internal sealed record Entry(
+        CredentialProjection? Projection, long FreshUntil, long StaleUntil, long ConfirmedUntil, CredentialRefusal Refusal = CredentialRefusal.Unknown)
     {
         public bool IsFresh(long now) => now < FreshUntil;
 

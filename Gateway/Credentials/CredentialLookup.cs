@@ -14,10 +14,24 @@ internal enum CredentialLookupStatus
     Unavailable,
 }
 
-internal readonly record struct CredentialLookup(CredentialLookupStatus Status, CredentialProjection? Projection)
+/// <summary>Why TokenService refuses a credential it knows (an unknown one is <see cref="Unknown"/>: no reason is given).</summary>
+internal enum CredentialRefusal
+{
+    Unknown,
+    Revoked,
+    Expired,
+
+    /// <summary>A device token that a refresh replaced.</summary>
+    Replaced,
+}
+
+internal readonly record struct CredentialLookup(CredentialLookupStatus Status, CredentialProjection? Projection, CredentialRefusal Refusal = CredentialRefusal.Unknown)
 {
     public static readonly CredentialLookup NotFound = new(CredentialLookupStatus.NotFound, null);
     public static readonly CredentialLookup Unavailable = new(CredentialLookupStatus.Unavailable, null);
 
     public static CredentialLookup Found(CredentialProjection projection) => new(CredentialLookupStatus.Found, projection);
+
+    public static CredentialLookup Refused(CredentialRefusal refusal) =>
+        refusal == CredentialRefusal.Unknown ? NotFound : new(CredentialLookupStatus.NotFound, null, refusal);
 }

@@ -24,7 +24,7 @@ internal sealed partial class CredentialResolver(
         {
             return ValueTask.FromResult(entry.Projection is { } projection
                 ? CredentialLookup.Found(projection)
-                : CredentialLookup.NotFound);
+                : CredentialLookup.Refused(entry.Refusal));
         }
 
         return ResolveUncachedAsync(hash, entry, cancellationToken);
@@ -116,7 +116,7 @@ internal sealed partial class CredentialResolver(
                 cache.StoreFound(hash, result.Projection!, epoch);
                 break;
             case CredentialLookupStatus.NotFound:
-                cache.StoreNotFound(hash, epoch);
+                cache.StoreNotFound(hash, epoch, result.Refusal);
                 break;
         }
     }

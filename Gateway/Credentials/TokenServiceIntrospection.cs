@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using LlmGateway.Contracts;
 using LlmGateway.Gateway.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -32,7 +33,8 @@ internal sealed partial class TokenServiceIntrospection(
 
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return CredentialLookup.NotFound;
+                // error.type says why a known credential is refused (revoked, expired, replaced); not_found: unknown.
+                return CredentialLookup.Refused(await RefusalAsync(response, timeout.Token));
             }
 
             if (!response.IsSuccessStatusCode)
@@ -49,6 +51,28 @@ internal sealed partial class TokenServiceIntrospection(
         {
             LogIntrospectionFailed(logger, 0, ex.GetType().Name + ": " + ex.Message);
             return CredentialLookup.Unavailable;
+        }
+    }
+
+    private static async Task<CredentialRefusal> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), default, cancellationToken);
+            return body.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+                && error.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                ? type.GetString() switch
+                {
+                    IntrospectionRefusals.Revoked => CredentialRefusal.Revoked,
+                    IntrospectionRefusals.Expired => CredentialRefusal.Expired,
+                    IntrospectionRefusals.Replaced => CredentialRefusal.Replaced,
+                    _ => CredentialRefusal.Unknown,
+                }
+                : CredentialRefusal.Unknown;
+        }
+        catch (JsonException)
+        {
+            return CredentialRefusal.Unknown;
         }
     }
 

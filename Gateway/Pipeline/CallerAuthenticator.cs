@@ -38,6 +38,12 @@ internal sealed class CallerAuthenticator(
     private static readonly CallerAuthentication Expired = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
         "The credential has expired.");
 
+    private static readonly CallerAuthentication Revoked = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "The credential has been revoked.");
+
+    private static readonly CallerAuthentication Replaced = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "The credential was replaced by a refresh; use the token the refresh returned.");
+
     private static readonly CallerAuthentication Unavailable = CallerAuthentication.Failure(503, AnthropicErrors.Api,
         "Credentials cannot be verified right now; retry shortly.");
 
@@ -118,7 +124,14 @@ internal sealed class CallerAuthenticator(
 
         if (lookup.Projection is not { } credential)
         {
-            return Invalid;
+            // A credential TokenService knows says why it is refused; an unknown one stays a plain "invalid".
+            return lookup.Refusal switch
+            {
+                CredentialRefusal.Revoked => Revoked,
+                CredentialRefusal.Expired => Expired,
+                CredentialRefusal.Replaced => Replaced,
+                _ => Invalid,
+            };
         }
 
         if (credential.IsExpired(time.GetUtcNow()))

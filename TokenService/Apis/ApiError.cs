@@ -29,7 +29,8 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
     public static ApiError NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found_error", message);
 
     /// <summary>The introspection contract's 404 (<c>error.type</c> <c>not_found</c>), which the Gateway's fallback path reads.</summary>
-    public static ApiError IntrospectionNotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
+    public static ApiError IntrospectionNotFound(string message, string type = Contracts.IntrospectionRefusals.Unknown) =>
+        new(StatusCodes.Status404NotFound, type, message);
 
     public static ApiError Conflict(string message) => new(StatusCodes.Status409Conflict, "invalid_request_error", message);
     /// <summary>423: the account is locked after repeated failed sign-ins; <c>Retry-After</c> says for how long.</summary>

@@ -51,9 +51,13 @@ public static class IntrospectionApi
         return credential?.StatusAt(now) switch
         {
             null => ApiError.IntrospectionNotFound("Unknown credential."),
-            CredentialStatus.Revoked => ApiError.IntrospectionNotFound("The credential has been revoked."),
-            CredentialStatus.Expired => ApiError.IntrospectionNotFound("The credential has expired."),
-            _ => TypedResults.Ok(credential.ToProjection()),
+            CredentialStatus.Active => TypedResults.Ok(credential.ToProjection()),
+            // A refreshed device token (past its grace period) names its successor: said as such, so the caller knows
+            // to use the new token rather than to ask for a new one.
+            _ when credential.ReplacedBy is not null =>
+                ApiError.IntrospectionNotFound("The credential was replaced by a refresh.", IntrospectionRefusals.Replaced),
+            CredentialStatus.Revoked => ApiError.IntrospectionNotFound("The credential has been revoked.", IntrospectionRefusals.Revoked),
+            _ => ApiError.IntrospectionNotFound("The credential has expired.", IntrospectionRefusals.Expired),
         };
     }
 }

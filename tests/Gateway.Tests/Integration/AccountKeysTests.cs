@@ -80,6 +80,10 @@ public sealed class AccountKeysTests(AppFixture app)
         // The revocation was broadcast before the delete answered: the gateway refuses the key at once.
         using var refused = await http.SendAsync(Messages(secret));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        // A known credential says why it is refused; an unknown one stays plain.
+        Assert.Contains("has been revoked", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var unknown = await http.SendAsync(Messages(Contracts.Credentials.CredentialFormat.Generate(Contracts.Credentials.CredentialKind.ApiKey)));
+        Assert.Contains("invalid x-api-key", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -97,7 +97,7 @@ public sealed class MintingTests(TokenServiceApp service)
         }
 
         Assert.Contains("expired at", (await service.MintAsync(secret, "{}")).AssertError(HttpStatusCode.Unauthorized, "authentication_error"), StringComparison.Ordinal);
-        Assert.Equal("The credential has expired.", (await service.IntrospectAsync(secret)).AssertError(HttpStatusCode.NotFound, "not_found"));
+        Assert.Equal("The credential has expired.", (await service.IntrospectAsync(secret)).AssertError(HttpStatusCode.NotFound, "expired"));
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public sealed class ProjectionRecoveryTests(TokenServiceApp service)
             issuedDuringOutage = minted.Body.GetProperty("token").GetString()!;
             (await service.AdminAsync(HttpMethod.Delete, $"/admin/credentials/{revokedId}")).AssertStatus(HttpStatusCode.OK);
             (await service.IntrospectAsync(issuedDuringOutage)).AssertStatus(HttpStatusCode.OK);
-            (await service.IntrospectAsync(revoked)).AssertError(HttpStatusCode.NotFound, "not_found");
+            (await service.IntrospectAsync(revoked)).AssertError(HttpStatusCode.NotFound, "revoked");
         }
         finally
         {

@@ -39,8 +39,8 @@ public sealed class RevocationTests(TokenServiceApp service, ITestOutputHelper o
         // Gone from Redis before the broadcast went out, and refused everywhere TokenService answers.
         Assert.False(await service.Redis.GetDatabase().KeyExistsAsync(RedisKeys.Credential(hash)));
         Assert.Null(await service.ProjectionAsync(child));
-        Assert.Equal("The credential has been revoked.", (await service.IntrospectAsync(secret)).AssertError(HttpStatusCode.NotFound, "not_found"));
-        (await service.IntrospectAsync(child)).AssertError(HttpStatusCode.NotFound, "not_found");
+        Assert.Equal("The credential has been revoked.", (await service.IntrospectAsync(secret)).AssertError(HttpStatusCode.NotFound, "revoked"));
+        (await service.IntrospectAsync(child)).AssertError(HttpStatusCode.NotFound, "revoked");
         Assert.Contains("has been revoked", (await service.MintAsync(secret, "{}")).AssertError(HttpStatusCode.Unauthorized, "authentication_error"), StringComparison.Ordinal);
         Assert.Contains("has been revoked", (await service.MintAsync(child, "{}")).AssertError(HttpStatusCode.Unauthorized, "authentication_error"), StringComparison.Ordinal);
     }
@@ -73,7 +73,7 @@ public sealed class RevocationTests(TokenServiceApp service, ITestOutputHelper o
         update.AssertStatus(HttpStatusCode.OK);
         Assert.Equal(1, update.Body.GetProperty("revoked_descendants").GetInt32());
         Assert.Equal(["claude-haiku-*"], (await service.ProjectionAsync(secret))!.Models);
-        (await service.IntrospectAsync(wide)).AssertError(HttpStatusCode.NotFound, "not_found");
+        (await service.IntrospectAsync(wide)).AssertError(HttpStatusCode.NotFound, "revoked");
         (await service.IntrospectAsync(narrow)).AssertStatus(HttpStatusCode.OK);
     }
 }
