@@ -13,7 +13,7 @@ internal static class AnthropicApi
 {
     public static IEndpointRouteBuilder MapAnthropicApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/v1/messages", CreateMessage).AddEndpointFilter(OAuth.OAuthApi.RequireIssuedBearer);
+        routes.MapPost("/v1/messages", CreateMessage);
         routes.MapPost("/v1/messages/count_tokens", CountTokens);
         routes.MapPost("/v1/complete", CreateCompletion);
         return routes;

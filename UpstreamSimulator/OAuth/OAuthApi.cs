@@ -92,28 +92,4 @@ internal static class OAuthApi
 
         return Results.Json(new { access_token = t.Access, refresh_token = t.Refresh, expires_in = t.ExpiresIn, token_type = "Bearer", scope = "user:inference" });
     }
-
-    /// <summary>
-    /// On the model routes: a request with <c>Authorization: Bearer</c> must carry an access token this server issued and
-    /// that has not expired (401 <c>authentication_error</c> otherwise). Requests with <c>x-api-key</c> are unchanged.
-    /// </summary>
-    public static async ValueTask<object?> RequireIssuedBearer(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        var authorization = http.Request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && !http.Request.Headers.ContainsKey("x-api-key"))
-        {
-            var server = http.RequestServices.GetRequiredService<OAuthServer>();
-            if (!server.IsValidAccessToken(authorization["Bearer ".Length..].Trim()))
-            {
-                return Results.Json(new
-                {
-                    type = "error",
-                    error = new { type = "authentication_error", message = "OAuth token has expired or is invalid." },
-                }, statusCode: 401);
-            }
-        }
-
-        return await next(context);
-    }
 }

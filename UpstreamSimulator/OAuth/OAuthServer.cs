@@ -13,6 +13,8 @@ namespace LlmGateway.UpstreamSimulator.OAuth;
 /// </summary>
 internal sealed class OAuthServer(TimeProvider time, IConfiguration configuration)
 {
+    public const string AccessTokenPrefix = "simat_";
+
     private readonly ConcurrentDictionary<string, (string Challenge, string ClientId, DateTimeOffset Expires)> _codes = new();
     private readonly ConcurrentDictionary<string, DateTimeOffset> _accessTokens = new();
     private readonly ConcurrentDictionary<string, bool> _refreshTokens = new();
@@ -68,7 +70,7 @@ internal sealed class OAuthServer(TimeProvider time, IConfiguration configuratio
     private (string, string, int) Issue()
     {
         var lifetime = AccessTokenLifetime;
-        var access = "simat_" + Random(32);
+        var access = AccessTokenPrefix + Random(32);
         var refresh = "simrt_" + Random(32);
         _accessTokens[access] = time.GetUtcNow() + lifetime;
         _refreshTokens[refresh] = true;
