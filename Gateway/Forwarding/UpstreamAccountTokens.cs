@@ -34,7 +34,8 @@ internal readonly record struct AccountTokenResult(string? Token, string? Proble
 /// <c>POST /internal/upstream-accounts/{id}/token</c> (which decrypts and refreshes them, one refresh across all
 /// replicas), cached here until shortly before they expire. One request to TokenService per account at a time.
 /// </summary>
-internal sealed partial class UpstreamAccountTokens(IHttpClientFactory clients, TimeProvider time, ILogger<UpstreamAccountTokens> logger)
+internal sealed partial class UpstreamAccountTokens(
+    IHttpClientFactory clients, TimeProvider time, ILogger<UpstreamAccountTokens> logger, StackExchange.Redis.IConnectionMultiplexer? redis = null)
 {
     public const string HttpClientName = "upstream-account-tokens";
 
@@ -42,10 +43,16 @@ internal sealed partial class UpstreamAccountTokens(IHttpClientFactory clients, 
 
     private readonly ConcurrentDictionary<string, (string Token, DateTimeOffset UseUntil)> _cache = new();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+    private int _subscribed;
 
     /// <summary>The account's current token; <paramref name="rejected"/> is a token the upstream just refused (forces one refresh).</summary>
     public async Task<AccountTokenResult> GetAsync(string accountId, string? rejected, CancellationToken cancellationToken)
     {
+        if (redis is not null && Interlocked.Exchange(ref _subscribed, 1) == 0)
+        {
+            _ = SubscribeAsync(redis);
+        }
+
         if (TryCached(accountId, rejected) is { } cached)
         {
             return new AccountTokenResult(cached, null);
@@ -70,6 +77,21 @@ internal sealed partial class UpstreamAccountTokens(IHttpClientFactory clients, 
         finally
         {
             gate.Release();
+        }
+    }
+
+    private async Task SubscribeAsync(StackExchange.Redis.IConnectionMultiplexer connection)
+    {
+        try
+        {
+            await connection.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Literal(LlmGateway.Contracts.RedisKeys.UpstreamAccountEvents),
+                (channel, message) => _cache.TryRemove(message.ToString(), out var dropped));
+        }
+        catch (StackExchange.Redis.RedisException e)
+        {
+            // Without the channel a disconnect takes effect when the cached token is next due (at most its lifetime).
+            Volatile.Write(ref _subscribed, 0);
+            LogTokenServiceUnreachable(logger, "*", "subscribe failed: " + e.Message);
         }
     }
 

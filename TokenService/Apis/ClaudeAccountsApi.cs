@@ -114,7 +114,8 @@ public static class ClaudeAccountsApi
         return TypedResults.Ok(new StatusView(accounts.Any(a => a.Connected), accounts));
     }
 
-    public static async Task<Results<Ok<CallbackView>, ApiError>> Disconnect(UpstreamAccountStore store, CredentialStore audit, TimeProvider time, HttpContext http)
+    public static async Task<Results<Ok<CallbackView>, ApiError>> Disconnect(
+        UpstreamAccountStore store, CredentialStore audit, StackExchange.Redis.IConnectionMultiplexer redis, TimeProvider time, HttpContext http)
     {
         var id = http.Request.Query["account_id"].LastOrDefault();
         if (string.IsNullOrEmpty(id))
@@ -134,6 +135,14 @@ public static class ClaudeAccountsApi
         }
 
         await audit.AppendAuditAsync(Audit(time, http, "upstream_account.disconnect", id, new { account_id = id }));
+        try
+        {
+            await redis.GetSubscriber().PublishAsync(StackExchange.Redis.RedisChannel.Literal(RedisKeys.UpstreamAccountEvents), id);
+        }
+        catch (StackExchange.Redis.RedisException)
+        {
+            // Gateways stop using the old token when it is next due (the disconnect itself is stored).
+        }
         return TypedResults.Ok(new CallbackView(id, "disconnected", null));
     }
 
