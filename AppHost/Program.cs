@@ -93,6 +93,12 @@ if (AppHostSettings.IsDemoMode(builder))
         // The simulator is ours: its spans join the gateway's traces on the dashboard. (A real provider is never sent
         // trace headers unless Upstream:PropagateTraceContext asks for it.)
         .WithEnvironment("Upstream__PropagateTraceContext", "true");
+    // The simulator also plays the provider's authorization server for upstream OAuth accounts (/api/claude/*).
+    // TokenService reaches it by service discovery; the authorization URL it hands out names the same address.
+    tokenService.WithReference(upstream)
+        .WithEnvironment("UpstreamOAuth__Authority", "http://upstream")
+        .WithEnvironment("UpstreamOAuth__ClientId", "llmgateway-demo")
+        .WithEnvironment("UpstreamOAuth__RedirectUri", "http://upstream/oauth/code/callback");
 
     // A second provider, OpenAI-compatible (the same simulator speaking /v1/chat/completions with Bearer keys), so
     // routing by model, fallback and the circuit breakers (GET /admin/circuit-breaker) can be seen: gpt-* models go

@@ -16,6 +16,12 @@ public static class RedisKeys
     public const string CredentialEvents = "lgw:cred:events";
 
     /// <summary>
+    /// Pub/sub channel of upstream OAuth account changes (message: the account id, after a disconnect): gateways drop
+    /// the account's cached access token at once, so its keys get the "reconnect" error instead of the old token.
+    /// </summary>
+    public const string UpstreamAccountEvents = "lgw:upstream-account:events";
+
+    /// <summary>
     /// Pub/sub channel of circuit-breaker resets: <c>reset:*</c> (every breaker) or <c>reset:{name}</c> (one target,
     /// or every target of an upstream). Every gateway instance closes the named breakers.
     /// </summary>

@@ -1,4 +1,5 @@
 using LlmGateway.UpstreamSimulator.Apis;
+using LlmGateway.UpstreamSimulator.OAuth;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,8 @@ public static class SimulatorApp
             kestrel.Limits.MaxRequestBodySize = simulator.Value.MaxRequestBodyBytes;
         });
         builder.Services.AddSingleton<SimulatorState>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<OAuthServer>();
 
         var app = builder.Build();
         app.MapDefaultEndpoints();
@@ -34,6 +37,7 @@ public static class SimulatorApp
         app.MapOpenAiApi();
         app.MapModelsApi();
         app.MapSimulatorControlApi();
+        app.MapOAuthApi();
         app.MapNotFoundFallback();
         return app;
     }

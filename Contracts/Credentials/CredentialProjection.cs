@@ -31,6 +31,13 @@ public sealed record CredentialProjection
     /// </summary>
     [JsonPropertyName("ancestors")] public IReadOnlyList<CredentialAncestor>? Ancestors { get; init; }
 
+    /// <summary>
+    /// The upstream OAuth account that serves this credential (assigned by an admin to the key or its organization), or
+    /// null for the upstreams' configured keys. When set, Anthropic upstreams are called with that account's token and
+    /// never with another account or the shared key.
+    /// </summary>
+    [JsonPropertyName("upstream_account")] public string? UpstreamAccount { get; init; }
+
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } e && e <= now;
 }
 

@@ -8,7 +8,7 @@ namespace LlmGateway.Gateway.Apis;
 /// <summary>
 /// Control-plane routes clients call on the gateway's public address, handed to their owners:
 /// <c>/v1/tokens</c>, <c>/bootstrap</c>, <c>/refresh</c>, <c>/admin/*</c>, the accounts' <c>/api/auth/*</c> and
-/// <c>/api/keys/*</c> and the JWT issuer's <c>/.well-known/openid-configuration</c> and <c>/.well-known/jwks.json</c>
+/// <c>/api/keys/*</c>, the upstream OAuth accounts' <c>/api/claude/*</c> and the JWT issuer's <c>/.well-known/openid-configuration</c> and <c>/.well-known/jwks.json</c>
 /// → TokenService, except
 /// <c>/admin/usage*</c> and <c>/admin/stats*</c> → UsageWorker. <c>/internal/*</c> is never reachable from outside.
 /// </summary>
@@ -25,6 +25,7 @@ internal static class ControlPlaneApi
         routes.Map("/refresh", toTokenService);
         routes.Map("/api/auth/{**rest}", toTokenService);
         routes.Map("/api/keys/{**rest}", toTokenService);
+        routes.Map("/api/claude/{**rest}", toTokenService);
         routes.Map("/.well-known/openid-configuration", toTokenService);
         routes.Map("/.well-known/jwks.json", toTokenService);
         routes.Map("/admin", toTokenService);

@@ -107,6 +107,14 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<CircuitBreakerBroadcast>();
         services.AddHostedService(provider => provider.GetRequiredService<CircuitBreakerBroadcast>());
         services.AddSingleton<UpstreamForwarder>();
+        services.AddSingleton<UpstreamAccountTokens>();
+        services.AddHttpClient(UpstreamAccountTokens.HttpClientName)
+            .ConfigureHttpClient((provider, client) =>
+            {
+                client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService;
+                client.DefaultRequestHeaders.Add(InternalApi.HeaderName, provider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey] ?? "");
+            })
+            .RemoveAllResilienceHandlers();
         services.AddSingleton<UpstreamModelList>();
         services.AddSingleton<ControlPlaneForwarder>();
         AddControlPlaneClient(services, ControlPlaneForwarder.TokenServiceClient, o => o.TokenService);

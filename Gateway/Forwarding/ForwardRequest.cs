@@ -8,6 +8,8 @@ namespace LlmGateway.Gateway.Forwarding;
 /// <see cref="Plan"/> is the order of targets to try (null: the default upstream). <see cref="FixedTarget"/> marks one of the few fixed model routes, whose upstream URI is parsed once and reused.
 /// <see cref="OpenAiBody"/> is the same Messages request as Chat Completions, sent instead of <see cref="Body"/> to an
 /// OpenAI-compatible target (whose answer is translated back, <c>Translation/OpenAiUpstream</c>).
+/// <see cref="OAuth"/>: the caller's key is served by an upstream OAuth account; Anthropic targets get its token
+/// (<c>Authorization: Bearer</c> + <c>anthropic-beta: oauth-2025-04-20</c>) instead of their configured key.
 /// </summary>
 internal readonly record struct ForwardRequest(
     string RequestId,
@@ -17,7 +19,8 @@ internal readonly record struct ForwardRequest(
     JsonUsageReader? JsonReader = null,
     bool FixedTarget = false,
     LlmGateway.Gateway.Routing.RoutePlan? Plan = null,
-    PooledBody? OpenAiBody = null)
+    PooledBody? OpenAiBody = null,
+    UpstreamOAuthGrant? OAuth = null)
 {
     /// <summary>No buffered body: the caller's body stream is sent as it arrives (cannot be retried).</summary>
     public bool StreamsRequestBody => Body is null;

@@ -25,7 +25,8 @@ internal sealed partial class UpstreamForwarder(
     UpstreamCatalog catalog,
     IOptions<UpstreamOptions> options,
     TimeProvider time,
-    ILogger<UpstreamForwarder> logger)
+    ILogger<UpstreamForwarder> logger,
+    UpstreamAccountTokens? accountTokens = null)
 {
     private readonly HttpMessageInvoker _invoker = http.Invoker;
     private readonly TimeSpan _firstByteTimeout = options.Value.FirstByteTimeout;
@@ -47,13 +48,16 @@ internal sealed partial class UpstreamForwarder(
         // With several targets every one gets a chance before the request fails (fallback chain).
         var maxRetries = plan is null ? _maxRetries : Math.Max(_maxRetries, plan.Targets.Count - 1);
         var probe = false;
+        var sameTargetAgain = false;
         try
         {
             while (true)
             {
                 var previous = endpoint;
-                // A request that names no model (pass-through) goes to the default upstream.
-                endpoint = plan is null ? catalog.Primary : plan.Next();
+                // A request that names no model (pass-through) goes to the default upstream; a renewed OAuth token goes
+                // to the same target again.
+                endpoint = sameTargetAgain ? previous : plan is null ? catalog.Primary : plan.Next();
+                sameTargetAgain = false;
                 if (endpoint is null)
                 {
                     return await FailNoTargetAsync(context, request, plan!, previous, attempt, sendStarted);
@@ -70,7 +74,24 @@ internal sealed partial class UpstreamForwarder(
                     response = await _invoker.SendAsync(message, exchange.Token);
                     // A 401/403 is this target's key refused: the target is broken for every caller, like a 5xx.
                     var keyRefused = response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden;
-                    var failed = keyRefused || IsFailure(response);
+                    var oauthRefused = keyRefused && UsesOAuth(request, endpoint);
+                    if (oauthRefused && request.OAuth is { Renewed: false } grant && replayable && accountTokens is not null)
+                    {
+                        // One account's token refused says nothing about the target: no breaker, ask TokenService to
+                        // refresh once (it refreshes only if this is still the stored token) and send again.
+                        grant.Renewed = true;
+                        var renewed = await accountTokens.GetAsync(grant.AccountId, grant.Token, cancellationToken);
+                        if (renewed.Token is { } fresh)
+                        {
+                            grant.Token = fresh;
+                            endpoint.Breaker?.Release(probe);
+                            Discard(ref response, ref message, ref exchange);
+                            sameTargetAgain = true;
+                            continue;
+                        }
+                    }
+
+                    var failed = (keyRefused && !oauthRefused) || IsFailure(response);
                     if (failed)
                     {
                         endpoint.Breaker?.OnFailure();
@@ -402,9 +423,22 @@ internal sealed partial class UpstreamForwarder(
             message.Content = new StreamContent(context.Request.Body);
         }
 
-        HeaderPolicy.CopyToUpstream(context.Request.Headers, message, endpoint.ApiKey, endpoint.AuthHeader, endpoint.AuthScheme);
+        if (UsesOAuth(request, endpoint))
+        {
+            HeaderPolicy.CopyToUpstream(context.Request.Headers, message, request.OAuth!.Token, "Authorization", "Bearer ");
+            message.Headers.TryAddWithoutValidation(UpstreamOAuthGrant.BetaHeader, UpstreamOAuthGrant.BetaValue);
+        }
+        else
+        {
+            HeaderPolicy.CopyToUpstream(context.Request.Headers, message, endpoint.ApiKey, endpoint.AuthHeader, endpoint.AuthScheme);
+        }
+
         return message;
     }
+
+    /// <summary>An upstream OAuth account's token replaces the configured key on Anthropic targets only.</summary>
+    private static bool UsesOAuth(ForwardRequest request, UpstreamEndpoint endpoint) =>
+        request.OAuth is not null && endpoint.Kind == UpstreamKind.Anthropic;
 
     internal static bool HasBody(HttpRequest request) =>
         request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);

@@ -32,7 +32,8 @@ internal sealed partial class ModelRequestPipeline(
     TimeProvider time,
     ILogger<ModelRequestPipeline> logger,
     ChatCompletionsTranslation chatCompletions,
-    IRequestAdmission? admission = null)
+    IRequestAdmission? admission = null,
+    UpstreamAccountTokens? accountTokens = null)
 {
     private readonly int _maxBodyBytes = options.Value.MaxRequestBodyBytes;
 
@@ -172,8 +173,22 @@ internal sealed partial class ModelRequestPipeline(
                 }
             }
 
+            UpstreamOAuthGrant? oauth = null;
+            if (exchange.Credential.UpstreamAccount is { } account && accountTokens is not null)
+            {
+                // Served by an upstream OAuth account: its token or a clear error, never another account or the shared key.
+                var grant = await accountTokens.GetAsync(account, null, aborted);
+                if (grant.Token is null)
+                {
+                    await RejectAsync(context, exchange, 503, AnthropicErrors.Api, grant.Problem!);
+                    return;
+                }
+
+                oauth = new UpstreamOAuthGrant(account, grant.Token);
+            }
+
             var result = await forwarder.ForwardAsync(context, new ForwardRequest(requestId, pathAndQuery, body, eventReader, jsonReader, FixedTarget: true,
-                Plan: plan, OpenAiBody: openAiBody), aborted);
+                Plan: plan, OpenAiBody: openAiBody, OAuth: oauth), aborted);
             exchange.Settle(result, eventReader, jsonReader);
         }
         finally

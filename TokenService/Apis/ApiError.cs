@@ -38,6 +38,10 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
 
     public static ApiError TooLarge(string message) => new(StatusCodes.Status413PayloadTooLarge, "request_too_large", message);
     public static ApiError RateLimited(string message, TimeSpan? retryAfter) => new(StatusCodes.Status429TooManyRequests, "rate_limit_error", message, retryAfter);
+    /// <summary>An upstream OAuth account cannot serve (409 when it needs reconnecting, 503 when the provider is unreachable).</summary>
+    public static ApiError UpstreamAccount(string message, bool needsReconnect) =>
+        new(needsReconnect ? StatusCodes.Status409Conflict : StatusCodes.Status503ServiceUnavailable, "upstream_account_error", message);
+
     public static ApiError Internal(string message) => new(StatusCodes.Status500InternalServerError, "api_error", message);
     public static ApiError Unavailable(string message, TimeSpan retryAfter) => new(StatusCodes.Status503ServiceUnavailable, "api_error", message, retryAfter);
 

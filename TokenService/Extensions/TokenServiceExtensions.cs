@@ -7,6 +7,7 @@ using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;
 using LlmGateway.TokenService.Options;
+using LlmGateway.TokenService.UpstreamOAuth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
@@ -48,6 +49,7 @@ public static class TokenServiceExtensions
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddAccounts();
+        services.AddUpstreamOAuth();
         services.AddHealthChecks()
             .AddCheck<DatabaseReadiness>("credential-store", tags: [HealthEndpointPaths.ReadyTag])
             .AddCheck<ProjectionHealthCheck>("credential-projection", tags: [HealthEndpointPaths.ReadyTag]);
@@ -101,6 +103,7 @@ public static class TokenServiceExtensions
         app.MapAdminApi();
         app.MapIntrospectionApi();
         app.MapAccountsApis();
+        app.MapUpstreamOAuthApis();
         return app;
     }
 }

@@ -36,7 +36,12 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
                    SELECT json_agg(json_build_array(id, kind, rpm, tpm, concurrent, budget, period) ORDER BY depth) FROM chain)
                END,
                (SELECT json_build_array(u.id, 'user', u.requests_per_minute, u.tokens_per_minute, u.max_concurrent, u.budget_usd, u.budget_period)
-                FROM users u WHERE c.owner_type = 'user' AND u.id = c.owner_id)
+                FROM users u WHERE c.owner_type = 'user' AND u.id = c.owner_id),
+               (SELECT s.account_id FROM upstream_account_assignments s
+                WHERE (s.target_type = 'credential' AND s.target_id IN (c.id, c.parent_id))
+                   OR (s.target_type = 'organization'
+                       AND s.target_id = COALESCE(o.organization_id, CASE WHEN o.type = 'organization' THEN o.id END))
+                ORDER BY s.target_type = 'credential' DESC, s.target_id = c.id DESC LIMIT 1)
         FROM credentials c JOIN owners o ON o.type = c.owner_type AND o.id = c.owner_id
         """;
 
@@ -137,6 +142,7 @@ public sealed partial class CredentialStore(NpgsqlDataSource dataSource, Databas
         ReplacedBy = NullableString(r, 27),
         Version = r.GetInt32(28),
         Ancestors = WithAccount(r.IsDBNull(29) ? null : ReadAncestors(r.GetString(29)), r.IsDBNull(30) ? null : r.GetString(30)),
+        UpstreamAccount = NullableString(r, 31),
     };
 
     /// <summary>

@@ -140,5 +140,45 @@ public static class TokenServiceSchema
                 retired_at  timestamptz
             );
             """),
+        new(3, "upstream OAuth accounts, Data Protection key ring", """
+            CREATE TABLE IF NOT EXISTS dataprotection_keys (
+                id              bigserial   PRIMARY KEY,
+                friendly_name   text        NOT NULL,
+                xml             text        NOT NULL,
+                created_at      timestamptz NOT NULL DEFAULT now()
+            );
+
+            -- access_token, refresh_token: Data Protection payloads (purpose LlmGateway.UpstreamOAuth.Tokens.v1), never plaintext.
+            CREATE TABLE IF NOT EXISTS upstream_accounts (
+                id              text        PRIMARY KEY,
+                label           text,
+                status          text        NOT NULL CHECK (status IN ('connected', 'refresh_failed', 'disconnected')),
+                access_token    text,
+                refresh_token   text,
+                expires_at      timestamptz,
+                last_refresh_at timestamptz,
+                last_error      text,
+                created_at      timestamptz NOT NULL,
+                connected_at    timestamptz,
+                disconnected_at timestamptz
+            );
+
+            -- A started connection: state (once, until expires_at) and its protected PKCE code_verifier.
+            CREATE TABLE IF NOT EXISTS upstream_oauth_pending (
+                state           text        PRIMARY KEY,
+                account_id      text        NOT NULL,
+                label           text,
+                code_verifier   text        NOT NULL,
+                expires_at      timestamptz NOT NULL
+            );
+
+            -- Which account serves an organization's keys or one key (a key's own assignment wins).
+            CREATE TABLE IF NOT EXISTS upstream_account_assignments (
+                target_type     text        NOT NULL CHECK (target_type IN ('organization', 'credential')),
+                target_id       text        NOT NULL,
+                account_id      text        NOT NULL REFERENCES upstream_accounts (id),
+                PRIMARY KEY (target_type, target_id)
+            );
+            """),
     ];
 }

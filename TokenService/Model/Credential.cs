@@ -45,6 +45,9 @@ public sealed record Credential
     /// <summary>Bumped by every stored change; an update based on an older version is refused (optimistic concurrency).</summary>
     public int Version { get; init; } = 1;
 
+    /// <summary>The upstream OAuth account assigned to this key, its parent, or its organization (read with the credential).</summary>
+    public string? UpstreamAccount { get; init; }
+
     /// <summary>A new, time-ordered credential id (<c>cred_</c> + UUIDv7 hex): lists sort by creation without a timestamp index.</summary>
     public static string NewId() => "cred_" + Guid.CreateVersion7().ToString("N");
 
@@ -67,6 +70,7 @@ public sealed record Credential
         ExpiresAt = ExpiresAt,
         ParentId = ParentId,
         Ancestors = Ancestors is { Count: > 0 } ? Ancestors : null,
+        UpstreamAccount = UpstreamAccount,
     };
 }
 

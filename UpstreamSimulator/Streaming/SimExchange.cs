@@ -208,6 +208,17 @@ internal sealed class SimExchange
             if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             {
                 key = authorization[7..].Trim();
+                // An OAuth access token this simulator issued (Claude Pro/Max style): valid until it expires.
+                if (Flavor == ApiFlavor.Anthropic && key.StartsWith(OAuth.OAuthServer.AccessTokenPrefix, StringComparison.Ordinal))
+                {
+                    if (Context.RequestServices.GetRequiredService<OAuth.OAuthServer>().IsValidAccessToken(key))
+                    {
+                        return true;
+                    }
+
+                    await WriteErrorAsync(ErrorKind.Authentication, "OAuth token has expired or is invalid.");
+                    return false;
+                }
             }
         }
 

@@ -34,6 +34,9 @@ public sealed class ReplicatedAppFixture : IAsyncLifetime
             .WithEnvironment("gateway", "ExternalKeys__Patterns__0__Prefix", "sk_live_")
             .WithEnvironment("gateway", "Gateway__Usage__SpoolDirectory", _spool)
             .WithEnvironment("tokenservice", "ExternalKeys__Patterns__0__Prefix", "sk_live_")
+            // Upstream OAuth accounts (UpstreamOAuthTests): refresh one second before expiry, so short-lived simulator
+            // tokens are refreshed when due rather than at once.
+            .WithEnvironment("tokenservice", "UpstreamOAuth__RefreshMargin", "00:00:01")
             .StartAsync(timeout.Token);
         Redis = ConnectionMultiplexer.Connect((await App.GetConnectionStringAsync("redis"))! + ",abortConnect=false");
     }
