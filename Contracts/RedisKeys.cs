@@ -10,10 +10,19 @@ public static class RedisKeys
     public static string Credential(string credentialHash) => "lgw:cred:" + credentialHash;
 
     /// <summary>
-    /// Pub/sub channel of credential changes. Messages: <c>revoked:{hash}</c>, <c>updated:{hash}</c>, or
-    /// <c>reprojected</c> (drop every cached credential).
+    /// Pub/sub channel of credential changes. Messages: <c>revoked:{hash}</c>, <c>updated:{hash}</c>,
+    /// <c>reprojected</c> (drop every cached credential), <c>account-disabled:{userId}</c> / <c>account-enabled:{userId}</c>.
     /// </summary>
     public const string CredentialEvents = "lgw:cred:events";
+
+    /// <summary>
+    /// Marker of a disabled local account (no expiry; deleted when it is enabled again): its sign-in JWTs are validated
+    /// locally by every service, so gateways refuse them by this marker (loaded on subscribe, then kept by the
+    /// <c>account-disabled:</c>/<c>account-enabled:</c> messages on <see cref="CredentialEvents"/>).
+    /// </summary>
+    public static string DisabledAccount(string userId) => DisabledAccountPrefix + userId;
+
+    public const string DisabledAccountPrefix = "lgw:account-disabled:";
 
     /// <summary>
     /// Pub/sub channel of upstream OAuth account changes (message: the account id, after a disconnect): gateways drop

@@ -13,6 +13,7 @@ internal sealed partial class RevocationListener(
     IConnectionMultiplexer redis,
     CredentialCache cache,
     CredentialChannel channel,
+    DisabledAccounts disabledAccounts,
     ILogger<RevocationListener> logger) : BackgroundService
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(2);
@@ -63,8 +64,9 @@ internal sealed partial class RevocationListener(
         {
             await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), OnMessage);
             _subscribed = true;
-            // Whatever was cached before the subscription existed may have missed a revocation.
+            // Whatever was cached before the subscription existed may have missed a revocation (or a disabled account).
             cache.Clear();
+            await disabledAccounts.LoadAsync(redis);
             channel.MarkLive();
             LogSubscribed(logger, RedisKeys.CredentialEvents);
         }
@@ -87,6 +89,19 @@ internal sealed partial class RevocationListener(
         {
             cache.Clear();
             LogCacheCleared(logger, "reprojected");
+            return;
+        }
+
+        if (text.StartsWith("account-disabled:", StringComparison.Ordinal))
+        {
+            disabledAccounts.Add(text["account-disabled:".Length..]);
+            LogEvicted(logger, "account disabled");
+            return;
+        }
+
+        if (text.StartsWith("account-enabled:", StringComparison.Ordinal))
+        {
+            disabledAccounts.Remove(text["account-enabled:".Length..]);
             return;
         }
 
@@ -117,9 +132,22 @@ internal sealed partial class RevocationListener(
         {
             // The library re-sends the subscription itself; what we must do is forget what may have been missed.
             cache.Clear();
+            _ = ReloadDisabledAccountsAsync();
             channel.MarkLive();
             LogCacheCleared(logger, "subscription connection restored");
             _wake.Release();
+        }
+    }
+
+    private async Task ReloadDisabledAccountsAsync()
+    {
+        try
+        {
+            await disabledAccounts.LoadAsync(redis);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogSubscribeFailed(logger, "loading disabled accounts: " + ex.Message);
         }
     }
 

@@ -80,6 +80,7 @@ internal static class GatewayServiceExtensions
         services.AddSingleton<RedisCredentialStore>();
         services.AddSingleton<TokenServiceIntrospection>();
         services.AddSingleton<CredentialChannel>();
+        services.AddSingleton<DisabledAccounts>();
         services.AddSingleton<CredentialResolver>();
         services.AddSingleton<RevocationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<RevocationListener>());

@@ -24,7 +24,8 @@ internal readonly record struct CallerAuthentication(CredentialProjection? Crede
 /// <see cref="CredentialKind.User"/> credential of the person, with the limits of <c>Identity:UserLimits</c>.
 /// </summary>
 internal sealed class CallerAuthenticator(
-    CredentialResolver resolver, IOptions<ExternalKeyOptions> externalKeys, JwtCallerValidator jwt, IOptions<IdentityOptions> identity, TimeProvider time)
+    CredentialResolver resolver, IOptions<ExternalKeyOptions> externalKeys, JwtCallerValidator jwt, IOptions<IdentityOptions> identity, TimeProvider time,
+    DisabledAccounts disabledAccounts)
 {
     private readonly List<ExternalKeyPattern> _externalPatterns = externalKeys.Value.Patterns;
     private readonly CredentialLimits _userLimits = identity.Value.UserLimits.ToLimits();
@@ -58,6 +59,9 @@ internal sealed class CallerAuthenticator(
 
     private static readonly CallerAuthentication AdminRoleOnly = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "This route needs an admin key or the admin role.");
+
+    private static readonly CallerAuthentication AccountDisabled = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        "The account has been disabled by an administrator.");
 
     private static readonly CallerAuthentication RouteDenied = CallerAuthentication.Failure(403, AnthropicErrors.Permission,
         "This credential is not allowed to call this route.");
@@ -102,6 +106,11 @@ internal sealed class CallerAuthenticator(
                 _ => CallerAuthentication.Failure(validation.Status,
                     validation.Status == 403 ? AnthropicErrors.Permission : AnthropicErrors.Authentication, validation.Message),
             };
+        }
+
+        if (disabledAccounts.Contains(caller.UserId))
+        {
+            return AccountDisabled;
         }
 
         if (admin)

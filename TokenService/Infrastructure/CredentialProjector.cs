@@ -38,6 +38,31 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
     public Task ProjectChangeAsync(Credential credential) => WriteAsync(credential, publishUpdate: true);
 
     /// <summary>
+    /// Marks a local account disabled (or enabled again) in Redis and tells every gateway at once: its sign-in JWTs,
+    /// which each service validates by itself, are refused from now on. Best effort like every projection write: with
+    /// Redis down, gateways learn it when they re-subscribe and load the markers.
+    /// </summary>
+    public async Task PublishAccountStateAsync(string userId, bool disabled)
+    {
+        try
+        {
+            var database = redis.GetDatabase();
+            var marker = disabled
+                ? database.StringSetAsync(RedisKeys.DisabledAccount(userId), "1")
+                : database.KeyDeleteAsync(RedisKeys.DisabledAccount(userId));
+            await marker.WaitAsync(Timeout);
+            await database.PublishAsync(RedisChannel.Literal(RedisKeys.CredentialEvents), (disabled ? "account-disabled:" : "account-enabled:") + userId)
+                .WaitAsync(Timeout);
+        }
+        catch (Exception e) when (IsRedisFailure(e))
+        {
+            Interlocked.Increment(ref _failures);
+            metrics.ProjectionFailed();
+            LogRemoveFailed(e, 0, e.Message);
+        }
+    }
+
+    /// <summary>
     /// Removes revoked credentials and broadcasts <c>revoked:{hash}</c> for each, in one round trip. Returns how many
     /// Gateway subscribers received the broadcast, or null when Redis could not be reached: then no Gateway was told,
     /// and each stops trusting its cached copy only by re-validating with TokenService while its channel is down.

@@ -245,6 +245,11 @@ public sealed partial class CredentialStore
 
         await AppendAuditAsync(connection, transaction, audit with { Details = Merge(audit.Details, new { revoked_credentials = revoked }) });
         await transaction.CommitAsync();
+        if ((updated.DisabledAt is null) != (current.DisabledAt is null))
+        {
+            await projector.PublishAccountStateAsync(userId, disabled: updated.DisabledAt is not null);
+        }
+
         return new UserUpdateOutcome(updated, revoked);
     }
 

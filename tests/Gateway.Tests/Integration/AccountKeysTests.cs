@@ -84,6 +84,46 @@ public sealed class AccountKeysTests(AppFixture app)
         Assert.Contains("has been revoked", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         using var unknown = await http.SendAsync(Messages(Contracts.Credentials.CredentialFormat.Generate(Contracts.Credentials.CredentialKind.ApiKey)));
         Assert.Contains("invalid x-api-key", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Disabling the account ends its sign-in token on the gateway at once (a broadcast, not the token's expiry);
+        // enabling it again lets the token work again.
+        async Task<HttpResponseMessage> AsPersonAsync()
+        {
+            using var request = Messages(token);
+            request.Headers.Remove("x-api-key");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return await http.SendAsync(request);
+        }
+
+        async Task SetDisabledAsync(bool disabled)
+        {
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, $"/admin/users/{userIdFromLogin}") { Content = JsonContent.Create(new { disabled }) };
+            patch.Headers.Authorization = new AuthenticationHeaderValue("Bearer", app.App.GetParameter("admin-key"));
+            using var patched = await http.SendAsync(patch);
+            Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        }
+
+        // The broadcast reaches the gateway just after the PATCH answers: allow it a moment (a sub-second event).
+        async Task<string> WaitForStatusAsync(HttpStatusCode expected)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (true)
+            {
+                using var reply = await AsPersonAsync();
+                var body = await reply.Content.ReadAsStringAsync();
+                if (reply.StatusCode == expected)
+                {
+                    return body;
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, $"still {reply.StatusCode}: {body}");
+                await Task.Delay(100);
+            }
+        }
+
+        await SetDisabledAsync(true);
+        Assert.Contains("disabled", await WaitForStatusAsync(HttpStatusCode.Unauthorized), StringComparison.Ordinal);
+        await SetDisabledAsync(false);
+        await WaitForStatusAsync(HttpStatusCode.OK);
     }
 
     [Fact]

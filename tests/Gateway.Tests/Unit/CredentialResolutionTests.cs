@@ -172,7 +172,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
     {
         var channel = new CredentialChannel();
         var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))), channel: channel);
-        var listener = new RevocationListener(_multiplexer, cache, channel, NullLogger<RevocationListener>.Instance);
+        var listener = new RevocationListener(_multiplexer, cache, channel, new DisabledAccounts(), NullLogger<RevocationListener>.Instance);
         await listener.StartAsync(default);
         try
         {
@@ -207,7 +207,7 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
     {
         var channel = new CredentialChannel();
         var (resolver, cache) = Create(new StubHttpClientFactory(_ => Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound))), channel: channel);
-        var listener = new RevocationListener(_multiplexer, cache, channel, NullLogger<RevocationListener>.Instance);
+        var listener = new RevocationListener(_multiplexer, cache, channel, new DisabledAccounts(), NullLogger<RevocationListener>.Instance);
         await listener.StartAsync(default);
         try
         {
