@@ -51,7 +51,6 @@ internal static class ModelsApi
 
     private static async Task ListForCallerAsync(HttpContext context, ModelsApiServices services, string requestId, long started, bool openAi)
     {
-        var time = services.Time;
         var auth = await services.Authenticator.AuthenticateAsync(context);
         if (!auth.Succeeded)
         {
@@ -60,16 +59,25 @@ internal static class ModelsApi
         }
 
         var credential = auth.Credential!;
+        await ServeAdmittedAsync(context, credential, services, requestId, started,
+            () => WriteListAsync(context, credential, requestId, services, openAi));
+    }
+
+    /// <summary>Admission (requests/min, concurrency), the answer, settlement and one usage event, for both models routes.</summary>
+    private static async Task ServeAdmittedAsync(
+        HttpContext context, CredentialProjection credential, ModelsApiServices services, string requestId, long started,
+        Func<Task<(int Status, string? ErrorType)>> write)
+    {
         var admitted = await services.Admission.AdmitAsync(context, credential, "/v1/models", requestId);
         var (status, errorType) = (admitted.Status, admitted.ErrorType);
         if (admitted.Ok)
         {
-            (status, errorType) = await WriteListAsync(context, credential, requestId, services, openAi);
+            (status, errorType) = await write();
             await services.Admission.SettleAsync(admitted, status, errorType);
         }
 
         await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
-            requestId, time, time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
+            requestId, services.Time, services.Time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
     }
 
     private static async Task<(int Status, string? ErrorType)> WriteListAsync(
@@ -210,7 +218,8 @@ internal static class ModelsApi
 
         if (openAi)
         {
-            await GetForOpenAiAsync(context, id, auth.Credential, services, requestId, started);
+            // OpenAI's model object from the same cached list as /v1/models (404 in OpenAI's shape).
+            await ServeAdmittedAsync(context, auth.Credential, services, requestId, started, () => WriteModelAsync(context, id, requestId, services));
             return;
         }
 
@@ -221,21 +230,6 @@ internal static class ModelsApi
     /// An OpenAI client's <c>GET /v1/models/{id}</c>: the model from the same cached list as <c>/v1/models</c>, as
     /// OpenAI's model object, or a 404 in OpenAI's shape.
     /// </summary>
-    private static async Task GetForOpenAiAsync(
-        HttpContext context, string id, CredentialProjection credential, ModelsApiServices services, string requestId, long started)
-    {
-        var admitted = await services.Admission.AdmitAsync(context, credential, "/v1/models", requestId);
-        var (status, errorType) = (admitted.Status, admitted.ErrorType);
-        if (admitted.Ok)
-        {
-            (status, errorType) = await WriteModelAsync(context, id, requestId, services);
-            await services.Admission.SettleAsync(admitted, status, errorType);
-        }
-
-        await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
-            requestId, services.Time, services.Time.GetElapsedTime(started), credential, "/v1/models", services.Upstreams.Primary.Name, status, errorType));
-    }
-
     private static async Task<(int Status, string? ErrorType)> WriteModelAsync(HttpContext context, string id, string requestId, ModelsApiServices services)
     {
         var list = await services.ModelList.GetAsync(context.RequestAborted);

@@ -20,6 +20,14 @@ internal sealed class PooledBody : IDisposable
 
     public static PooledBody Empty() => new([], 0);
 
+    /// <summary>A pooled copy of <paramref name="bytes"/> (a rewritten or translated body).</summary>
+    public static PooledBody CopyOf(ReadOnlySpan<byte> bytes)
+    {
+        var array = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(1, bytes.Length));
+        bytes.CopyTo(array);
+        return new PooledBody(array, bytes.Length);
+    }
+
     public int Length { get; }
 
     /// <summary>The bytes; valid while the caller holds a reference.</summary>

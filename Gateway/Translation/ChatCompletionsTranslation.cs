@@ -54,9 +54,7 @@ internal sealed class ChatCompletionsTranslation(IOptions<LimitOptions> limits)
             headers["anthropic-version"] = AnthropicVersion;
         }
 
-        var array = ArrayPool<byte>.Shared.Rent(Math.Max(1, output.WrittenCount));
-        output.WrittenSpan.CopyTo(array);
         error = null;
-        return new PooledBody(array, output.WrittenCount);
+        return PooledBody.CopyOf(output.WrittenSpan);
     }
 }

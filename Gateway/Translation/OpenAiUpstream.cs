@@ -29,9 +29,7 @@ internal static class OpenAiUpstream
             return null;
         }
 
-        var array = ArrayPool<byte>.Shared.Rent(Math.Max(1, output.WrittenCount));
-        output.WrittenSpan.CopyTo(array);
-        return new PooledBody(array, output.WrittenCount);
+        return PooledBody.CopyOf(output.WrittenSpan);
     }
 
     /// <summary>

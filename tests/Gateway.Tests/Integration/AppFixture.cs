@@ -118,6 +118,23 @@ public sealed class AppFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>The request id of the newest usage event of <paramref name="credentialId"/> (waits up to 30 s for one).</summary>
+    public async Task<string> LatestRequestIdAsync(string credentialId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var entry = (await UsageStream.ReadAllAsync(Redis)).LastOrDefault(e => e.GetValueOrDefault("credential_id") == credentialId);
+            if (entry is not null)
+            {
+                return entry["request_id"];
+            }
+
+            Assert.True(DateTime.UtcNow < deadline);
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>An admin call through the gateway's public address.</summary>
     public async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path)
     {

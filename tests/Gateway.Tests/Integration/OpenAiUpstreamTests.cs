@@ -48,7 +48,7 @@ public sealed class OpenAiUpstreamTests(AppFixture app)
         Assert.StartsWith("Bearer", headers.GetProperty("authorization").GetString());
         Assert.DoesNotContain(secret, headers.GetRawText(), StringComparison.Ordinal);
 
-        var usage = await UsageStream.WaitForAsync(app.Redis, await LatestRequestIdAsync(projection.Id));
+        var usage = await UsageStream.WaitForAsync(app.Redis, await app.LatestRequestIdAsync(projection.Id));
         Assert.Equal("openai", usage["upstream"]);
         Assert.Equal(Model, usage["model"]);
         Assert.Equal("5", usage["output_tokens"]);
@@ -83,7 +83,7 @@ public sealed class OpenAiUpstreamTests(AppFixture app)
         Assert.Equal("message_stop", types[^1]);
         Assert.Equal(7, outputTokens);
 
-        var usage = await UsageStream.WaitForAsync(app.Redis, await LatestRequestIdAsync(projection.Id));
+        var usage = await UsageStream.WaitForAsync(app.Redis, await app.LatestRequestIdAsync(projection.Id));
         Assert.Equal("openai", usage["upstream"]);
         Assert.Equal("7", usage["output_tokens"]);
         Assert.NotEqual("0", usage["input_tokens"]);
@@ -141,21 +141,5 @@ public sealed class OpenAiUpstreamTests(AppFixture app)
         var error = await Assert.ThrowsAsync<AnthropicBadRequestException>(() => client.Messages.Create(Ask("hello")));
 
         Assert.Contains("invalid_request_error", error.Message, StringComparison.Ordinal);
-    }
-
-    private async Task<string> LatestRequestIdAsync(string credentialId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var entry = (await UsageStream.ReadAllAsync(app.Redis)).LastOrDefault(e => e.GetValueOrDefault("credential_id") == credentialId);
-            if (entry is not null)
-            {
-                return entry["request_id"];
-            }
-
-            Assert.True(DateTime.UtcNow < deadline);
-            await Task.Delay(20);
-        }
     }
 }

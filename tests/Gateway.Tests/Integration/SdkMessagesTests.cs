@@ -40,7 +40,7 @@ public sealed class SdkMessagesTests(AppFixture app)
         var headers = record.RootElement.GetProperty("headers");
         Assert.NotEqual("sha256:" + CredentialFormatHash(secret), headers.GetProperty("x-api-key").GetString());
 
-        var requestId = await LatestRequestIdAsync(projection.Id);
+        var requestId = await app.LatestRequestIdAsync(projection.Id);
         var usage = await UsageStream.WaitForAsync(app.Redis, requestId);
         Assert.Equal("5", usage["output_tokens"]);
         Assert.Equal(message.Usage.InputTokens.ToString(), usage["input_tokens"]);
@@ -144,22 +144,6 @@ public sealed class SdkMessagesTests(AppFixture app)
         var one = await app.Sdk(haikuOnly).Models.Retrieve(allowed[0]);
         Assert.Equal(allowed[0], one.ID);
         await Assert.ThrowsAsync<AnthropicNotFoundException>(() => app.Sdk(haikuOnly).Models.Retrieve(everything.First(id => !id.StartsWith("claude-haiku-", StringComparison.Ordinal))));
-    }
-
-    private async Task<string> LatestRequestIdAsync(string credentialId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var entry = (await UsageStream.ReadAllAsync(app.Redis)).LastOrDefault(e => e.GetValueOrDefault("credential_id") == credentialId);
-            if (entry is not null)
-            {
-                return entry["request_id"];
-            }
-
-            Assert.True(DateTime.UtcNow < deadline);
-            await Task.Delay(20);
-        }
     }
 
     private static string CredentialFormatHash(string secret) => LlmGateway.Contracts.Credentials.CredentialFormat.Hash(secret);
