@@ -25,6 +25,7 @@ internal sealed partial class LimitAdmission(
     LocalLimitStore local,
     PendingSpend pending,
     LeaseRegistry leases,
+    QuotaLeasePool quota,
     LimitStoreState state,
     LimitTelemetry telemetry,
     PriceTable prices,
@@ -71,13 +72,22 @@ internal sealed partial class LimitAdmission(
             return AdmissionDecision.Admit(new LimitTicket(plan, request.RequestId, TicketStore.None, 0));
         }
 
+        // Budgets that fail closed are not spent from a lease while the connection to Redis is down either: the policy
+        // refuses budgeted requests whenever their spend cannot be counted in Redis at once.
+        if (quota.Enabled && (!plan.ChecksBudget || _options.RedisUnavailable.Budgets == BudgetFallback.Allow || shared.IsConnected)
+            && quota.TryAdmit(plan, out var held, out var local))
+        {
+            telemetry.Admitted.Add(1, new KeyValuePair<string, object?>("llmgateway.limit.store", "lease"));
+            return Decide(plan, request.RequestId, local, TicketStore.Lease, held);
+        }
+
         if (state.ShouldTryRedis())
         {
             var requireMarker = _options.RequireRebuiltSpend && _options.RedisUnavailable.Budgets == BudgetFallback.Reject;
             AdmitResult result;
             try
             {
-                result = await shared.AdmitAsync(plan, request.RequestId, requireMarker).ConfigureAwait(false);
+                result = await shared.AdmitAsync(plan, request.RequestId, requireMarker, quota.Enabled ? quota.InstanceId : null).ConfigureAwait(false);
             }
             catch (Exception ex) when (RedisLimitStore.IsUnavailable(ex))
             {
@@ -97,6 +107,17 @@ internal sealed partial class LimitAdmission(
                 return AdmissionDecision.Refuse(503, AnthropicErrors.Api,
                     "Budgets cannot be checked right now: the spend counters are being rebuilt after a Redis data loss. Retry shortly.",
                     _options.RedisRetryInterval * 5);
+            }
+
+            if (result.Grants is not null)
+            {
+                quota.Grant(plan, result, result.RedisNowMs);
+                telemetry.LeasesTaken.Add(plan.Subjects.Length);
+            }
+
+            if (result.Status == LimitStatus.Admitted)
+            {
+                telemetry.Admitted.Add(1, new KeyValuePair<string, object?>("llmgateway.limit.store", "redis"));
             }
 
             return Decide(plan, request.RequestId, result, TicketStore.Redis);
@@ -138,6 +159,12 @@ internal sealed partial class LimitAdmission(
             ? planner.CountedTokens(usage.InputTokens, usage.OutputTokens, usage.CacheCreationInputTokens, usage.CacheReadInputTokens) - plan.TokenEstimate
             : 0;
 
+        if (ticket.Store == TicketStore.Lease)
+        {
+            await SettleLeasedAsync(ticket, tokenDelta, cost).ConfigureAwait(false);
+            return;
+        }
+
         IReadOnlyList<LimitSubject> release = [];
         switch (ticket.Store)
         {
@@ -156,11 +183,47 @@ internal sealed partial class LimitAdmission(
         }
 
         var (spendKeys, spendExpiry) = SpendKeys.For(plan.Profile, plan.At);
+        await SendSettlementAsync(ticket.RequestId, cost, spendKeys, spendExpiry,
+            RedisLimitStore.Entry(release, plan.Metered, ticket.RequestId, ticket.Window, tokenDelta, cost, spendKeys, spendExpiry)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A request admitted from quota leases gives its slot and the unused part of its reservation back to the leases in
+    /// memory; Redis hears of it only when it cost money (moved from each budget lease into the spend counters) or used
+    /// more tokens than it was charged for.
+    /// </summary>
+    private async Task SettleLeasedAsync(LimitTicket ticket, long tokenDelta, long cost)
+    {
+        var plan = ticket.Plan;
+        var subjects = plan.Subjects;
+        var overflow = 0L;
+        var bases = new string[subjects.Length];
+        var entries = new (long Requests, bool Tokens, long Slots, long NanoUsd)[subjects.Length];
+        for (var i = 0; i < subjects.Length; i++)
+        {
+            var extra = ticket.Leases![i].Release(plan, subjects[i], ticket.Window, tokenDelta, cost);
+            overflow = extra != 0 ? extra : overflow;
+            bases[i] = subjects[i].Base;
+            entries[i] = (0, extra != 0, 0, SubjectLease.Needs(plan, subjects[i]).Budget ? cost : 0);
+        }
+
+        if (overflow == 0 && cost <= 0)
+        {
+            return;
+        }
+
+        var (spendKeys, spendExpiry) = SpendKeys.For(plan.Profile, plan.At);
+        await SendSettlementAsync(ticket.RequestId, cost, spendKeys, spendExpiry,
+            RedisLimitStore.LeaseEntry(quota.InstanceId, false, bases, ticket.Window, overflow, entries, cost, spendKeys, spendExpiry)).ConfigureAwait(false);
+    }
+
+    private async Task SendSettlementAsync(string requestId, long cost, string[] spendKeys, long[] spendExpiry, Settlement entry)
+    {
         if (state.ShouldTryRedis())
         {
             try
             {
-                await shared.SettleAsync(release, plan.Metered, ticket.RequestId, ticket.Window, tokenDelta, cost, spendKeys, spendExpiry).ConfigureAwait(false);
+                await shared.SendAsync(entry).ConfigureAwait(false);
                 state.Succeeded();
                 return;
             }
@@ -174,7 +237,7 @@ internal sealed partial class LimitAdmission(
         telemetry.Unsettled.Add(1);
         if (cost > 0 && !pending.Add(spendKeys, spendExpiry, cost))
         {
-            LogPendingSpendFull(logger, ticket.RequestId, _options.PendingSpendCapacity);
+            LogPendingSpendFull(logger, requestId, _options.PendingSpendCapacity);
         }
     }
 
@@ -208,12 +271,12 @@ internal sealed partial class LimitAdmission(
         return Decide(plan, requestId, local.Admit(plan), TicketStore.Local);
     }
 
-    private AdmissionDecision Decide(LimitPlan plan, string requestId, AdmitResult result, TicketStore store)
+    private AdmissionDecision Decide(LimitPlan plan, string requestId, AdmitResult result, TicketStore store, SubjectLease[]? held = null)
     {
         var headers = Headers(plan, result);
         if (result.Status == LimitStatus.Admitted)
         {
-            var ticket = new LimitTicket(plan, requestId, store, result.Window);
+            var ticket = new LimitTicket(plan, requestId, store, result.Window, held);
             if (store == TicketStore.Redis)
             {
                 leases.Add(ticket);

@@ -62,6 +62,10 @@ public sealed class LimitOptions
     [ValidateObjectMembers]
     public RedisUnavailablePolicy RedisUnavailable { get; set; } = new();
 
+    /// <summary>Quota this instance takes from Redis in advance so that most requests are admitted without a round trip (<c>Limits:Leases</c>).</summary>
+    [ValidateObjectMembers]
+    public LeaseOptions Leases { get; set; } = new();
+
     /// <summary>
     /// Refuse budgeted requests while the spend counters are not known to be complete (the UsageWorker's marker
     /// <c>lgw:budget:rebuilt</c> is missing after Redis lost its data), following <see cref="RedisUnavailablePolicy.Budgets"/>.
@@ -171,6 +175,39 @@ public sealed class BudgetReservationOptions
     /// <summary>No request has more input than the largest context window (1M tokens with the long-context beta).</summary>
     [Range(1, 100_000_000)]
     public int MaxInputTokens { get; set; } = 1_000_000;
+}
+
+/// <summary>
+/// Leased quota (<c>Limits:Leases</c>): when a request is admitted through Redis far from every limit, the same script
+/// call also hands this instance a share of what is left (request slots and tokens of the current window, concurrency
+/// slots, budget), from which the following requests are admitted in memory. What the leases of all instances hold is
+/// counted as used in Redis, so no limit can be passed; near a limit no lease is granted and every request goes to
+/// Redis as before.
+/// </summary>
+public sealed class LeaseOptions
+{
+    /// <summary>Off: every request is admitted by its own Redis call.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A lease takes at most this fraction of what is left of a limit (1/16 by default): with several instances competing, what one holds unused stays small.</summary>
+    [Range(2, 1024)]
+    public int HeadroomShare { get; set; } = 16;
+
+    /// <summary>No lease smaller than this many requests (of the request that takes it) is taken: near a limit requests go to Redis one by one, exactly.</summary>
+    [Range(1, 100_000)]
+    public int MinRequests { get; set; } = 8;
+
+    /// <summary>The largest lease, in requests like the one that takes it (request slots, concurrency slots; tokens and budget scale with its estimate and worst case).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxRequests { get; set; } = 512;
+
+    /// <summary>How long a lease's concurrency slots and budget live in Redis without renewal (renewed every third of it while used): what a crashed instance held frees after this.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A lease no request used for this long gives back what it holds unused.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ReturnWhenIdle { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>What happens to limits while Redis cannot be asked (<c>Limits:RedisUnavailable</c>).</summary>

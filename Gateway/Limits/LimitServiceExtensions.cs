@@ -22,6 +22,7 @@ internal static class LimitServiceExtensions
         services.AddSingleton<LocalLimitStore>();
         services.AddSingleton<PendingSpend>();
         services.AddSingleton<LeaseRegistry>();
+        services.AddSingleton<QuotaLeasePool>();
         services.AddSingleton<LimitStoreState>();
         services.AddSingleton<LimitTelemetry>();
         services.AddSingleton<LimitAdmission>();

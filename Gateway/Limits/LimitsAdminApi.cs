@@ -24,11 +24,14 @@ namespace LlmGateway.Gateway.Limits;
 ///     "requests_per_minute":{"limit","source","used","remaining","reset"}|null,
 ///     "tokens_per_minute":{"limit","source","used","remaining","reset"}|null,
 ///     "concurrent":{"limit","source","in_flight"}|null,
-///     "budget":{"limit_usd","source","period","period_key","spent_usd","reserved_usd","remaining_usd","resets_at"}|null}, …],
+///     "budget":{"limit_usd","source","period","period_key","spent_usd","reserved_usd","leased_usd","remaining_usd","resets_at"}|null,
+///     "leases":[{"instance","expires_at","requests","tokens","slots","budget_usd"}, …]|null}, …],
 ///  "usage_available":true|false}
 /// </code>
 /// <c>source</c> is <c>credential</c> (set on it), <c>default</c> (<c>Limits:Defaults</c> for its kind) or
-/// <c>configuration</c> (owner limits). Usage fields are null when Redis cannot be read.
+/// <c>configuration</c> (owner limits). Usage fields are null when Redis cannot be read. <c>leases</c>: the quota each
+/// gateway instance holds of the subject (<c>Limits:Leases</c>): requests and tokens of this window (counted in
+/// <c>used</c>), concurrency slots and budget (in <c>leased_usd</c>), each until it is used, given back or expires.
 /// </remarks>
 internal static class LimitsAdminApi
 {
@@ -223,13 +226,16 @@ internal sealed partial class CredentialLimitsView(
             if (usage is { } u)
             {
                 writer.WriteNumber("spent_usd", u.SpentNanoUsd / LimitSubject.NanoPerUsd);
+                var leased = u.Leases.Sum(l => l.NanoUsd);
                 writer.WriteNumber("reserved_usd", u.ReservedNanoUsd / LimitSubject.NanoPerUsd);
-                writer.WriteNumber("remaining_usd", Math.Max(0, subject.BudgetNanoUsd - u.SpentNanoUsd - u.ReservedNanoUsd) / LimitSubject.NanoPerUsd);
+                writer.WriteNumber("leased_usd", leased / LimitSubject.NanoPerUsd);
+                writer.WriteNumber("remaining_usd", Math.Max(0, subject.BudgetNanoUsd - u.SpentNanoUsd - u.ReservedNanoUsd - leased) / LimitSubject.NanoPerUsd);
             }
             else
             {
                 writer.WriteNull("spent_usd");
                 writer.WriteNull("reserved_usd");
+                writer.WriteNull("leased_usd");
                 writer.WriteNull("remaining_usd");
             }
 
@@ -242,6 +248,29 @@ internal sealed partial class CredentialLimitsView(
             };
             writer.WriteString("resets_at", resets is { } r ? Rfc3339(r) : null);
             writer.WriteEndObject();
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+
+        writer.WritePropertyName("leases");
+        if (usage is { } held)
+        {
+            writer.WriteStartArray();
+            foreach (var lease in held.Leases)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("instance", lease.Instance);
+                writer.WriteString("expires_at", Rfc3339(lease.Expires));
+                writer.WriteNumber("requests", lease.Requests);
+                writer.WriteNumber("tokens", lease.Tokens);
+                writer.WriteNumber("slots", lease.Slots);
+                writer.WriteNumber("budget_usd", lease.NanoUsd / LimitSubject.NanoPerUsd);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
         }
         else
         {

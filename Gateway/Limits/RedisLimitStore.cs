@@ -21,6 +21,10 @@ internal enum LimitStatus
 /// The answer of one admission: the status, which subject refused (index into the plan's subjects, -1 when admitted),
 /// how long to wait, the current window and each subject's requests and tokens used in it (after charging, when admitted).
 /// </summary>
+/// <remarks>
+/// <see cref="Grants"/>: the quota each subject leased to this instance with the admission (null: none, see
+/// <see cref="LeaseOptions"/>); <see cref="RedisNowMs"/>: Redis' clock when it answered.
+/// </remarks>
 internal readonly record struct AdmitResult(
     LimitStatus Status,
     int Subject,
@@ -28,10 +32,15 @@ internal readonly record struct AdmitResult(
     DateTimeOffset WindowReset,
     long Window,
     long[] Requests,
-    long[] Tokens);
+    long[] Tokens,
+    LeaseGrant[]? Grants = null,
+    long RedisNowMs = 0);
 
 /// <summary>Usage of one subject as Redis holds it now (admin view).</summary>
-internal readonly record struct SubjectUsage(long Requests, long Tokens, long InFlight, long ReservedNanoUsd, long SpentNanoUsd);
+internal readonly record struct SubjectUsage(long Requests, long Tokens, long InFlight, long ReservedNanoUsd, long SpentNanoUsd, LeaseHeld[] Leases);
+
+/// <summary>What one instance holds of a subject's limits (admin view): requests and tokens of this window, slots, nano-USD.</summary>
+internal readonly record struct LeaseHeld(string Instance, DateTimeOffset Expires, long Requests, long Tokens, long Slots, long NanoUsd);
 
 /// <summary>
 /// The shared limit state in Redis: one script call per admission, per batch of settlements, per renewal batch. Every call is
@@ -41,17 +50,22 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
 {
     private readonly TimeSpan _timeout = options.Value.RedisTimeout;
     private readonly long _leaseMs = (long)options.Value.LeaseDuration.TotalMilliseconds;
+    private readonly LeaseOptions _leases = options.Value.Leases;
     private readonly SettlementBatcher _settlements = new(redis, options.Value.RedisTimeout);
 
     /// <summary>Whether a call may succeed now (connected, or a reconnect is due): calls fall back fast otherwise.</summary>
     public bool IsAvailable => redis.IsAvailable;
 
-    public async Task<AdmitResult> AdmitAsync(LimitPlan plan, string requestId, bool requireRebuiltSpend)
+    /// <summary>Whether the connection is up now.</summary>
+    public bool IsConnected => redis.IsConnected;
+
+    /// <param name="leaseHolder">This instance's id when it takes a quota lease with the admission (null: none).</param>
+    public async Task<AdmitResult> AdmitAsync(LimitPlan plan, string requestId, bool requireRebuiltSpend, string? leaseHolder = null)
     {
         var subjects = plan.Subjects;
         var n = subjects.Length;
         var keys = new RedisKey[1 + n * 3];
-        var values = new RedisValue[6 + n * 5];
+        var values = new RedisValue[11 + n * 5];
         keys[0] = Contracts.RedisKeys.BudgetSpentRebuilt;
         values[0] = requestId;
         values[1] = _leaseMs;
@@ -59,6 +73,11 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
         values[3] = plan.WorstCaseNanoUsd;
         values[4] = requireRebuiltSpend ? "1" : "0";
         values[5] = n;
+        values[6] = leaseHolder ?? "";
+        values[7] = _leases.HeadroomShare;
+        values[8] = _leases.MinRequests;
+        values[9] = _leases.MaxRequests;
+        values[10] = (long)_leases.Duration.TotalMilliseconds;
         for (var i = 0; i < n; i++)
         {
             var subject = subjects[i];
@@ -76,11 +95,11 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
                 keys[3 + i * 3] = subject.Base;
             }
 
-            values[6 + i * 5] = subject.RequestsPerMinute;
-            values[7 + i * 5] = plan.TokensPerMinuteOf(subject);
-            values[8 + i * 5] = subject.MaxConcurrent;
-            values[9 + i * 5] = budget;
-            values[10 + i * 5] = subject.Role == SubjectRole.Owner ? "0" : "1";
+            values[11 + i * 5] = subject.RequestsPerMinute;
+            values[12 + i * 5] = plan.TokensPerMinuteOf(subject);
+            values[13 + i * 5] = subject.MaxConcurrent;
+            values[14 + i * 5] = budget;
+            values[15 + i * 5] = subject.Role == SubjectRole.Owner ? "0" : "1";
         }
 
         var reply = await redis.EvaluateAsync(LimitScripts.Admit, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
@@ -92,6 +111,17 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
             tokens[i] = reply[5 + n + i].AsInt64();
         }
 
+        LeaseGrant[]? grants = null;
+        if (reply[6 + 2 * n].AsInt64() == 1)
+        {
+            grants = new LeaseGrant[n];
+            for (var i = 0; i < n; i++)
+            {
+                var o = 7 + 2 * n + i * 4;
+                grants[i] = new LeaseGrant(reply[o].AsInt64(), reply[o + 1].AsInt64(), reply[o + 2].AsInt64(), reply[o + 3].AsInt64());
+            }
+        }
+
         return new AdmitResult(
             (LimitStatus)(int)reply[0].AsInt64(),
             (int)reply[1].AsInt64() - 1,
@@ -99,7 +129,9 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
             DateTimeOffset.FromUnixTimeMilliseconds(reply[3].AsInt64()),
             reply[4].AsInt64(),
             requests,
-            tokens);
+            tokens,
+            grants,
+            reply[5 + 2 * n].AsInt64());
     }
 
     /// <summary>
@@ -113,7 +145,16 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
         IReadOnlyList<LimitSubject> subjects, bool metered, string requestId, long window, long tokenDelta,
         long costNanoUsd, string[] spendKeys, long[] spendExpiry)
     {
-        var settlement = Entry(subjects, metered, requestId, window, tokenDelta, costNanoUsd, spendKeys, spendExpiry);
+        await SendAsync(Entry(subjects, metered, requestId, window, tokenDelta, costNanoUsd, spendKeys, spendExpiry)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends one <see cref="LimitScripts.SettleBatch"/> entry (<see cref="Entry"/>, <see cref="LeaseEntry"/>) now or with
+    /// the next batch, bounded by <see cref="LimitOptions.RedisTimeout"/>; an entry whose caller stopped waiting before
+    /// it was sent is never sent.
+    /// </summary>
+    public async Task SendAsync(Settlement settlement)
+    {
         var outcome = _settlements.SettleAsync(settlement);
         try
         {
@@ -155,6 +196,62 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
         }
 
         return new Settlement(keys, values);
+    }
+
+    /// <summary>
+    /// The <see cref="LimitScripts.SettleBatch"/> entry of a request admitted from quota leases (tokens beyond its
+    /// estimate, its cost moved from each budget lease into the spend counters) or of a lease giving back what it holds
+    /// unused: per subject requests, "1" when tokens/min applies, slots, nano-USD.</summary>
+    internal static Settlement LeaseEntry(
+        string holder, bool end, IReadOnlyList<string> bases, long window, long tokenDelta, IReadOnlyList<(long Requests, bool Tokens, long Slots, long NanoUsd)> giveBack,
+        long costNanoUsd, string[] spendKeys, long[] spendExpiry)
+    {
+        var n = bases.Count;
+        var m = costNanoUsd > 0 ? spendKeys.Length : 0;
+        var keys = new RedisKey[n + m];
+        var values = new RedisValue[7 + n * 4 + m];
+        values[1] = (end ? "!" : "@") + holder;
+        values[2] = window.ToString(CultureInfo.InvariantCulture);
+        values[3] = tokenDelta;
+        values[4] = n;
+        values[5] = m;
+        values[6] = costNanoUsd;
+        for (var i = 0; i < n; i++)
+        {
+            keys[i] = bases[i];
+            values[7 + i * 4] = giveBack[i].Requests;
+            values[8 + i * 4] = giveBack[i].Tokens ? "1" : "0";
+            values[9 + i * 4] = giveBack[i].Slots;
+            values[10 + i * 4] = giveBack[i].NanoUsd;
+        }
+
+        for (var j = 0; j < m; j++)
+        {
+            keys[n + j] = spendKeys[j];
+            values[7 + n * 4 + j] = spendExpiry[j];
+        }
+
+        return new Settlement(keys, values);
+    }
+
+    /// <summary>Renews this instance's leases of <paramref name="bases"/>; per base whether Redis still held it.</summary>
+    public async Task<bool[]> RenewLeasesAsync(IReadOnlyList<string> bases, string holder)
+    {
+        var keys = new RedisKey[bases.Count];
+        for (var i = 0; i < bases.Count; i++)
+        {
+            keys[i] = bases[i];
+        }
+
+        var reply = await redis.EvaluateAsync(LimitScripts.RenewLeases, keys, [(long)_leases.Duration.TotalMilliseconds, holder])
+            .WaitAsync(_timeout).ConfigureAwait(false);
+        var held = new bool[reply.Count];
+        for (var i = 0; i < held.Length; i++)
+        {
+            held[i] = reply[i].AsInt64() == 1;
+        }
+
+        return held;
     }
 
     /// <summary>Adds spend kept while Redis was unavailable.</summary>
@@ -205,10 +302,19 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
 
         var reply = await redis.EvaluateAsync(LimitScripts.Read, keys, values).WaitAsync(_timeout).ConfigureAwait(false);
         var usage = new SubjectUsage[n];
+        var o = 2;
         for (var i = 0; i < n; i++)
         {
-            var o = 2 + i * 5;
-            usage[i] = new SubjectUsage(reply[o].AsInt64(), reply[o + 1].AsInt64(), reply[o + 2].AsInt64(), reply[o + 3].AsInt64(), reply[o + 4].AsInt64());
+            var leases = new LeaseHeld[reply[o + 5].AsInt64()];
+            for (var h = 0; h < leases.Length; h++)
+            {
+                var l = o + 6 + h * 6;
+                leases[h] = new LeaseHeld(reply[l].AsString() ?? "", DateTimeOffset.FromUnixTimeMilliseconds(reply[l + 1].AsInt64()),
+                    reply[l + 2].AsInt64(), reply[l + 3].AsInt64(), reply[l + 4].AsInt64(), reply[l + 5].AsInt64());
+            }
+
+            usage[i] = new SubjectUsage(reply[o].AsInt64(), reply[o + 1].AsInt64(), reply[o + 2].AsInt64(), reply[o + 3].AsInt64(), reply[o + 4].AsInt64(), leases);
+            o += 6 + leases.Length * 6;
         }
 
         return (DateTimeOffset.FromUnixTimeMilliseconds(reply[1].AsInt64()), usage);

@@ -37,6 +37,9 @@ internal abstract class ScriptRunner
     /// <summary>Whether a command may succeed now: connected, or a connection attempt is due or under way.</summary>
     public abstract bool IsAvailable { get; }
 
+    /// <summary>Whether the connection is up now (a lost connection is known at once, before any command fails).</summary>
+    public abstract bool IsConnected { get; }
+
     public abstract Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values);
 
     /// <summary>
@@ -80,6 +83,8 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 
     public override bool IsAvailable => Connection.IsAvailable;
 
+    public override bool IsConnected => Connection.IsConnected;
+
     public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
     {
         var call = new Invocation(script, keys, values);
@@ -120,6 +125,8 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 internal sealed class MultiplexerScriptRunner(IConnectionMultiplexer multiplexer) : ScriptRunner
 {
     public override bool IsAvailable => multiplexer.IsConnected;
+
+    public override bool IsConnected => multiplexer.IsConnected;
 
     public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
     {

@@ -48,6 +48,7 @@ public sealed class FallbackPolicyTests : IDisposable
             new LocalLimitStore(wrapped, _time),
             pending,
             new LeaseRegistry(),
+            new QuotaLeasePool(wrapped, _time),
             new LimitStoreState(scripts, wrapped, _time, loggers.CreateLogger<LimitStoreState>()),
             new LimitTelemetry(_metrics.GetRequiredService<IMeterFactory>()),
             PriceTable.BuiltIn,

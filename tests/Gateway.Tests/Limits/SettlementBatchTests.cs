@@ -240,6 +240,8 @@ public sealed class SettlementBatchTests(LimitRedisFixture fixture) : IClassFixt
 
         public override bool IsAvailable => inner.IsAvailable;
 
+        public override bool IsConnected => inner.IsConnected;
+
         /// <summary>Calls from now on wait until the returned source is completed.</summary>
         public TaskCompletionSource Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
