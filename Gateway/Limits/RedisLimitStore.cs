@@ -231,7 +231,7 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
             values[7 + n * 4 + j] = spendExpiry[j];
         }
 
-        return new Settlement(keys, values);
+        return new Settlement(keys, values) { IsLeaseSettlement = !end && giveBack.All(g => g.Requests == 0 && g.Slots == 0 && g.NanoUsd >= 0) };
     }
 
     /// <summary>Renews this instance's leases of <paramref name="bases"/>; per base whether Redis still held it.</summary>

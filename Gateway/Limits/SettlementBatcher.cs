@@ -31,6 +31,27 @@ internal sealed class Settlement : TaskCompletionSource
 
     public RedisValue[] Values { get; }
 
+    /// <summary>
+    /// A request admitted from quota leases (<see cref="RedisLimitStore.LeaseEntry"/> with nothing given back): its
+    /// token delta, cost and nano-USD may be summed with others of the same leases (<see cref="SettlementBatcher.Merge"/>).
+    /// </summary>
+    public bool IsLeaseSettlement { get; init; }
+
+    /// <summary>A copy whose arrays <see cref="Add"/> may change (this entry's stay as they are).</summary>
+    public Settlement Copy() => new((RedisKey[])Keys.Clone(), (RedisValue[])Values.Clone()) { IsLeaseSettlement = IsLeaseSettlement };
+
+    /// <summary>Adds another lease settlement's token delta, cost and per-subject nano-USD to this one's.</summary>
+    public void Add(Settlement other)
+    {
+        Values[3] = (long)Values[3] + (long)other.Values[3];
+        Values[6] = (long)Values[6] + (long)other.Values[6];
+        var n = (int)Values[4];
+        for (var i = 0; i < n; i++)
+        {
+            Values[10 + i * 4] = (long)Values[10 + i * 4] + (long)other.Values[10 + i * 4];
+        }
+    }
+
     /// <summary>Keys and arguments this entry adds to a script call.</summary>
     public int Arguments => Keys.Length + Values.Length - 1;
 
@@ -163,16 +184,17 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout)
         {
             RedisKey[] keys;
             RedisValue[] values;
-            if (batch.Count == 1)
+            IReadOnlyList<Settlement> entries = batch.Count == 1 ? batch : Merge(batch);
+            if (entries.Count == 1)
             {
-                keys = batch[0].Keys;
-                values = batch[0].Values;
+                keys = entries[0].Keys;
+                values = entries[0].Values;
             }
             else
             {
                 var keyCount = 0;
                 var valueCount = 1;
-                foreach (var settlement in batch)
+                foreach (var settlement in entries)
                 {
                     keyCount += settlement.Keys.Length;
                     valueCount += settlement.Values.Length - 1;
@@ -182,7 +204,7 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout)
                 values = new RedisValue[valueCount];
                 var k = 0;
                 var v = 1;
-                foreach (var settlement in batch)
+                foreach (var settlement in entries)
                 {
                     settlement.Keys.CopyTo(keys, k);
                     k += settlement.Keys.Length;
@@ -191,12 +213,82 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout)
                 }
             }
 
-            values[0] = batch.Count;
+            values[0] = entries.Count;
             return redis.EvaluateAsync(LimitScripts.SettleBatch, keys, values).WaitAsync(timeout);
         }
         catch (Exception ex)
         {
             return Task.FromException(ex);
         }
+    }
+
+    /// <summary>
+    /// Folds the settlements of requests admitted from the same quota leases (same subjects, spend counters, window and
+    /// flags: one credential's requests on this instance) into one entry whose token delta, cost and per-subject
+    /// nano-USD are the sums: Redis adds each sum once instead of once per request. Others are sent as they are.
+    /// </summary>
+    internal static IReadOnlyList<Settlement> Merge(List<Settlement> batch)
+    {
+        List<Settlement>? entries = null;
+        Dictionary<Settlement, Settlement>? merged = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var settlement = batch[i];
+            if (!settlement.IsLeaseSettlement)
+            {
+                (entries ??= new List<Settlement>(batch.Count)).Add(settlement);
+                continue;
+            }
+
+            merged ??= new Dictionary<Settlement, Settlement>(LeaseSettlementComparer.Instance);
+            if (merged.TryGetValue(settlement, out var sum))
+            {
+                sum.Add(settlement);
+            }
+            else
+            {
+                var copy = settlement.Copy();
+                merged.Add(copy, copy);
+                (entries ??= new List<Settlement>(batch.Count)).Add(copy);
+            }
+        }
+
+        return entries!;
+    }
+
+    /// <summary>Lease settlements that may be summed: the same keys, window and per-subject flags (requests, tokens, slots given back are 0).</summary>
+    private sealed class LeaseSettlementComparer : IEqualityComparer<Settlement>
+    {
+        public static readonly LeaseSettlementComparer Instance = new();
+
+        public bool Equals(Settlement? x, Settlement? y)
+        {
+            if (x is null || y is null || x.Keys.Length != y.Keys.Length || x.Values.Length != y.Values.Length
+                || x.Values[1] != y.Values[1] || x.Values[2] != y.Values[2] || x.Values[4] != y.Values[4] || x.Values[5] != y.Values[5])
+            {
+                return false;
+            }
+
+            for (var i = 0; i < x.Keys.Length; i++)
+            {
+                if (x.Keys[i] != y.Keys[i])
+                {
+                    return false;
+                }
+            }
+
+            var n = (int)x.Values[4];
+            for (var i = 0; i < n; i++)
+            {
+                if (x.Values[8 + i * 4] != y.Values[8 + i * 4])
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(Settlement obj) => HashCode.Combine(obj.Keys.Length, obj.Keys[0], obj.Values[2], obj.Values[5]);
     }
 }

@@ -286,4 +286,31 @@ public sealed class QuotaLeaseTests(LimitRedisFixture fixture) : IClassFixture<L
         Assert.Empty((await a.Harness.Store.ReadAsync(plan.Subjects, DateTimeOffset.UtcNow)).Usage[0].Leases);
         Assert.Equal(0, a.Pool.Count);
     }
+
+    [Fact]
+    public void Settlements_from_the_same_leases_in_one_batch_are_summed_into_one_entry_and_others_are_sent_as_they_are()
+    {
+        string[] bases = ["lgw:limit:cred:a", "lgw:limit:org:o"];
+        var (keys, expiry) = (new[] { "spent:a", "spent:o" }, new long[] { 0, 0 });
+        Settlement Leased(long delta, long cost) => RedisLimitStore.LeaseEntry("gw/1", false, bases, 42, delta,
+            [(0, delta != 0, 0, cost), (0, false, 0, 0)], cost, keys, expiry);
+        var request = RedisLimitStore.Entry([], true, "req_1", 42, 0, 5, keys, expiry);
+        var otherWindow = RedisLimitStore.LeaseEntry("gw/1", false, bases, 43, 0, [(0, false, 0, 7), (0, false, 0, 0)], 7, keys, expiry);
+        var first = Leased(0, 100);
+
+        var entries = SettlementBatcher.Merge([first, Leased(0, 250), request, Leased(0, 50), otherWindow, Leased(30, 10)]);
+
+        // The three alike are one entry; a different window, a token delta (another flag) and a request stay apart.
+        Assert.Equal(4, entries.Count);
+        var sum = entries[0];
+        Assert.Equal(400, (long)sum.Values[6]);
+        Assert.Equal(400, (long)sum.Values[10]);
+        Assert.Equal(0, (long)sum.Values[14]);
+        Assert.Same(request, entries[1]);
+        Assert.Equal("43", (string?)entries[2].Values[2]);
+        Assert.Equal(7, (long)entries[2].Values[6]);
+        Assert.Equal((30L, 10L), ((long)entries[3].Values[3], (long)entries[3].Values[6]));
+        // The entries themselves are left as they were (their callers may be retried with them).
+        Assert.Equal(100, (long)first.Values[6]);
+    }
 }
