@@ -117,6 +117,7 @@ internal static class GatewayServiceExtensions
             })
             .RemoveAllResilienceHandlers();
         services.AddSingleton<UpstreamModelList>();
+        services.AddHttpForwarder();
         services.AddSingleton<ControlPlaneForwarder>();
         AddControlPlaneClient(services, ControlPlaneForwarder.TokenServiceClient, o => o.TokenService);
         AddControlPlaneClient(services, ControlPlaneForwarder.UsageWorkerClient, o => o.UsageWorker);

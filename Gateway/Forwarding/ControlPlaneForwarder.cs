@@ -4,6 +4,7 @@ using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace LlmGateway.Gateway.Forwarding;
 
@@ -18,20 +19,26 @@ internal enum ControlPlaneService
 /// Hands control-plane calls made on the gateway's public address (<c>/v1/tokens</c>, <c>/bootstrap</c>,
 /// <c>/refresh</c>, <c>/admin/*</c>) to the service that owns them, which authenticates the caller itself: method,
 /// path, query, body and the caller's credential headers pass unchanged, plus <c>X-Forwarded-*</c> and the request
-/// id. These calls are not idempotent, so they are never retried; they have a total timeout.
+/// id. YARP's <see cref="IHttpForwarder"/> does the exchange (streaming both bodies, HEAD, cancellation, an activity
+/// timeout of <see cref="ControlPlaneOptions.Timeout"/> from the request to the last byte of the response) over the
+/// named client's handler (service discovery included); <see cref="ControlPlaneTransformer"/> applies the gateway's
+/// header policy. These calls are not idempotent, so they are never retried.
 /// </summary>
 internal sealed partial class ControlPlaneForwarder(
+    IHttpForwarder forwarder,
+    IHttpMessageHandlerFactory handlers,
     IHttpClientFactory clients,
     IOptions<GatewayOptions> gatewayOptions,
     IOptions<ControlPlaneOptions> controlPlaneOptions,
     ILogger<ControlPlaneForwarder> logger)
 {
-    private readonly TimeSpan _timeout = controlPlaneOptions.Value.Timeout;
-
     public const string TokenServiceClient = "controlplane-tokenservice";
     public const string UsageWorkerClient = "controlplane-usageworker";
 
     private readonly int _maxBodyBytes = gatewayOptions.Value.MaxRequestBodyBytes;
+    private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = controlPlaneOptions.Value.Timeout };
+    private readonly string _tokenService = clients.CreateClient(TokenServiceClient).BaseAddress!.ToString();
+    private readonly string _usageWorker = clients.CreateClient(UsageWorkerClient).BaseAddress!.ToString();
 
     public async Task ForwardAsync(HttpContext context, ControlPlaneService service)
     {
@@ -39,8 +46,7 @@ internal sealed partial class ControlPlaneForwarder(
         var request = context.Request;
         if (request.ContentLength > _maxBodyBytes)
         {
-            await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
-                $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+            await TooLargeAsync(context, requestId);
             return;
         }
 
@@ -49,78 +55,82 @@ internal sealed partial class ControlPlaneForwarder(
             limit.MaxRequestBodySize = _maxBodyBytes;
         }
 
-        var client = clients.CreateClient(service == ControlPlaneService.TokenService ? TokenServiceClient : UsageWorkerClient);
-        // The path is canonical (CanonicalPath, checked before routing); each segment is still escaped, so nothing in
-        // it can be read as a separator, a dot segment or a query by the service behind.
-        var path = string.Join('/', (request.Path.Value ?? "/").Split('/').Select(Uri.EscapeDataString));
-        var target = new Uri(client.BaseAddress!, path + request.QueryString.Value);
-        using var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), target);
-        if (UpstreamForwarder.HasBody(request))
+        var (name, prefix) = service == ControlPlaneService.TokenService ? (TokenServiceClient, _tokenService) : (UsageWorkerClient, _usageWorker);
+        // The factory's current handler for the client (rotated by the factory; service discovery resolves the name).
+        using var invoker = new HttpMessageInvoker(handlers.CreateHandler(name), disposeHandler: false);
+        var error = await forwarder.SendAsync(context, prefix, invoker, _config, ControlPlaneTransformer.Instance);
+        if (error == ForwarderError.None)
         {
-            message.Content = new StreamContent(request.Body);
-        }
-
-        HeaderPolicy.CopyToControlPlane(context, message, requestId);
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
-        {
-            if (context.RequestAborted.IsCancellationRequested)
-            {
-                return;
-            }
-
-            // The caller's own body failing (too large, broken framing) is the caller's error, not the service's.
-            var badBody = RequestBodyReader.FindBadRequest(ex);
-            var timedOut = ex is OperationCanceledException;
-            LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", ex.Message);
-            if (badBody is { StatusCode: 413 })
-            {
-                await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
-                    $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
-            }
-            else if (badBody is not null)
-            {
-                await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
-            }
-            else
-            {
-                await AnthropicErrors.WriteAsync(context, timedOut ? 504 : 502, timedOut ? AnthropicErrors.Timeout : AnthropicErrors.Api,
-                    timedOut ? "The control-plane service did not answer in time." : "The control-plane service could not be reached.", requestId);
-            }
-
             return;
         }
 
-        using (response)
+        var exception = context.GetForwarderErrorFeature()?.Exception;
+        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled)
         {
-            context.Response.StatusCode = (int)response.StatusCode;
-            HeaderPolicy.CopyToClient(response, context.Response, fromModelProvider: false);
-            context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
-            if (HttpMethods.IsHead(request.Method))
-            {
-                return;
-            }
+            return;
+        }
 
-            var eventStream = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase);
-            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            // The client's timeout ends with the headers: the body may not stall longer than the same timeout either.
-            using var exchange = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            var activity = new ActivityTimer(exchange, _timeout);
-            activity.Touch();
-            var copy = await StreamCopier.CopyAsync(body, context.Response.Body, null, eventStream, TimeProvider.System, activity);
-            if (copy.Outcome is CopyOutcome.SourceFailed || (copy.Outcome is CopyOutcome.Canceled && !context.RequestAborted.IsCancellationRequested))
-            {
-                LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", copy.Error?.Message ?? "response cut");
-                context.Abort();
-            }
+        LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", error.ToString(), exception?.Message ?? "");
+        if (context.Response.HasStarted)
+        {
+            return; // YARP has aborted the response: the client sees it cut
+        }
+
+        // The caller's own body failing (too large, broken framing) is the caller's error, not the service's.
+        var badBody = RequestBodyReader.FindBadRequest(exception);
+        if (badBody is { StatusCode: 413 })
+        {
+            await TooLargeAsync(context, requestId);
+        }
+        else if (badBody is not null || error is ForwarderError.RequestBodyClient)
+        {
+            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
+        }
+        else if (error is ForwarderError.RequestTimedOut)
+        {
+            await AnthropicErrors.WriteAsync(context, 504, AnthropicErrors.Timeout, "The control-plane service did not answer in time.", requestId);
+        }
+        else
+        {
+            await AnthropicErrors.WriteAsync(context, 502, AnthropicErrors.Api, "The control-plane service could not be reached.", requestId);
         }
     }
 
-    [LoggerMessage(1701, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed: {Reason}")]
-    private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string reason);
+    private Task TooLargeAsync(HttpContext context, string requestId) =>
+        AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+
+    [LoggerMessage(1701, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed ({Error}): {Reason}")]
+    private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string error, string reason);
+
+    /// <summary>
+    /// The gateway's header policy on YARP's exchange: <see cref="HeaderPolicy.CopyToControlPlane"/> on the way in (with a
+    /// canonical, segment-escaped path), <see cref="HeaderPolicy.CopyToClient"/> and the gateway's request id on the way out.
+    /// </summary>
+    private sealed class ControlPlaneTransformer : HttpTransformer
+    {
+        public static readonly ControlPlaneTransformer Instance = new();
+
+        public override ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            var request = httpContext.Request;
+            // The path is canonical (CanonicalPath, checked before routing); each segment is still escaped, so nothing in
+            // it can be read as a separator, a dot segment or a query by the service behind.
+            var path = string.Join('/', (request.Path.Value ?? "/").Split('/').Select(Uri.EscapeDataString));
+            proxyRequest.RequestUri = new Uri(new Uri(destinationPrefix), path + request.QueryString.Value);
+            HeaderPolicy.CopyToControlPlane(httpContext, proxyRequest, RequestIds.Of(httpContext));
+            return ValueTask.CompletedTask;
+        }
+
+        public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+        {
+            if (proxyResponse is null)
+            {
+                return new(false);
+            }
+
+            HeaderPolicy.CopyToClient(proxyResponse, httpContext.Response, fromModelProvider: false);
+            httpContext.Response.Headers[HeaderPolicy.RequestIdHeader] = RequestIds.Of(httpContext);
+            return new(true);
+        }
+    }
 }
