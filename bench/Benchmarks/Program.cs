@@ -9,6 +9,7 @@ using LlmGateway.Benchmarks;
 //   dotnet run -c Release --project bench/Benchmarks [-- --quick] [--output bench-results/latest.json]
 //   dotnet run -c Release --project bench/Benchmarks -- --serve   (start the app, print targets, wait: for wrk, perf)
 //   dotnet run -c Release --project bench/Benchmarks -- --redis-client stackexchange   (the hot path on StackExchange.Redis)
+//   dotnet run -c Release --project bench/Benchmarks -- --no-leases   (every admission its own Redis call: Limits:Leases:Enabled=false)
 var quick = args.Contains("--quick");
 var outputIndex = Array.IndexOf(args, "--output");
 var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
@@ -23,6 +24,13 @@ var builder = TestAppBuilder.Create();
 if (string.Equals(redisClient, "stackexchange", StringComparison.OrdinalIgnoreCase))
 {
     builder = builder.WithEnvironment("gateway", "Gateway__HotPathRedis", "StackExchange");
+}
+
+var leases = !args.Contains("--no-leases");
+Console.WriteLine($"Quota leases: {(leases ? "on" : "off")}");
+if (!leases)
+{
+    builder = builder.WithEnvironment("gateway", "Limits__Leases__Enabled", "false");
 }
 
 await using var app = await builder.StartAsync();
@@ -52,6 +60,7 @@ var environment = new JsonObject
     ["configuration"] = LlmGateway.Testing.TestAppBuilder.BuildConfiguration,
     ["quick"] = quick,
     ["redisClient"] = redisClient,
+    ["leases"] = leases,
     ["utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
 };
 report.WriteJson(output, environment);
