@@ -1,6 +1,5 @@
 using System.Globalization;
 using LlmGateway.Contracts.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Streaming;
 
 namespace LlmGateway.Gateway.Admission;

@@ -1,5 +1,4 @@
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;

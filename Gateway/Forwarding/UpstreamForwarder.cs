@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Routing;
 using LlmGateway.Gateway.Translation;

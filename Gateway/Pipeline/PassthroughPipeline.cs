@@ -2,7 +2,6 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
