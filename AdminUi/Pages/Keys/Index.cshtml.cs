@@ -36,7 +36,7 @@ public sealed class KeysModel(TokenServiceClient tokenService) : AdminPageModel
     [BindProperty(SupportsGet = true, Name = "device_id")] public string? DeviceId { get; set; }
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
 
-    public ListPage<Credential>? Listing { get; private set; }
+    public ListPage<CredentialView>? Listing { get; private set; }
 
     public async Task OnGetAsync(CancellationToken ct)
     {
