@@ -66,7 +66,7 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
         response.StatusCode = StatusCode;
         if (RetryAfter is { } retryAfter)
         {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers.RetryAfter = Contracts.Errors.RetryAfter.HeaderValue(retryAfter);
         }
 
         var body = AnthropicErrorEnvelope.Of(Type, Message, httpContext.TraceIdentifier);

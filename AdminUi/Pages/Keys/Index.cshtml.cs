@@ -1,5 +1,6 @@
 using LlmGateway.AdminUi.Clients;
 using LlmGateway.AdminUi.Model;
+using LlmGateway.Contracts.Credentials;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -11,10 +12,10 @@ public sealed class KeysModel(TokenServiceClient tokenService) : AdminPageModel
 
     public static readonly (string Value, string Label)[] Kinds =
     [
-        ("api_key", "API keys"),
-        ("agent_token", "Agent tokens"),
-        ("device_token", "Device tokens"),
-        ("admin_key", "Admin keys"),
+        (CredentialKindNames.Of(CredentialKind.ApiKey), "API keys"),
+        (CredentialKindNames.Of(CredentialKind.AgentToken), "Agent tokens"),
+        (CredentialKindNames.Of(CredentialKind.DeviceToken), "Device tokens"),
+        (CredentialKindNames.Of(CredentialKind.AdminKey), "Admin keys"),
     ];
 
     public static readonly (string Value, string Label)[] Statuses =
