@@ -120,6 +120,6 @@ internal sealed partial class ControlPlaneForwarder(
         }
     }
 
-    [LoggerMessage(1701, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed: {Reason}")]
+    [LoggerMessage(1711, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string reason);
 }

@@ -233,7 +233,7 @@ internal sealed partial class PassthroughPipeline(
         }
     }
 
-    [LoggerMessage(1501, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
+    [LoggerMessage(1451, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
     private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 }
 
