@@ -13,12 +13,12 @@ public sealed class AccountsClient(HttpClient http, ILogger<AccountsClient> logg
         SendJsonAsync<LoginAnswer>(HttpMethod.Post, "/api/auth/login", new LoginRequest(email, password), ct);
 
     /// <summary>The signed-in person's own keys (<c>GET /api/keys/list</c>): <c>active</c>, or <c>all</c> with revoked and expired ones.</summary>
-    public Task<ApiResult<ListPage<Credential>>> ListKeysAsync(bool includeInactive, CancellationToken ct) =>
-        GetAsync<ListPage<Credential>>("/api/keys/list?status=" + (includeInactive ? "all" : "active"), ct);
+    public Task<ApiResult<ListPage<CredentialView>>> ListKeysAsync(bool includeInactive, CancellationToken ct) =>
+        GetAsync<ListPage<CredentialView>>("/api/keys/list?status=" + (includeInactive ? "all" : "active"), ct);
 
     /// <summary><c>POST /api/keys/generate</c>: an API key of their own; the answer carries its secret, once.</summary>
-    public Task<ApiResult<Credential>> GenerateKeyAsync(string? name, IReadOnlyList<string>? models, string? expiresIn, CancellationToken ct) =>
-        SendJsonAsync<Credential>(HttpMethod.Post, "/api/keys/generate", new GenerateKeyRequest(name, models, expiresIn), ct);
+    public Task<ApiResult<CredentialView>> GenerateKeyAsync(string? name, IReadOnlyList<string>? models, string? expiresIn, CancellationToken ct) =>
+        SendJsonAsync<CredentialView>(HttpMethod.Post, "/api/keys/generate", new GenerateKeyRequest(name, models, expiresIn), ct);
 
     /// <summary><c>DELETE /api/keys/{id}</c>: revoked at once on every gateway.</summary>
     public Task<ApiResult<bool>> DeleteKeyAsync(string id, CancellationToken ct) =>

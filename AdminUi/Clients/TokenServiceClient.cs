@@ -17,12 +17,12 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/admin/credentials?limit=1");
         request.Options.Set(ApiCredentialHandler.ExplicitCredential, credential);
-        var result = await SendAsync<ListPage<Credential>>(request, ct);
+        var result = await SendAsync<ListPage<CredentialView>>(request, ct);
         return result.Ok ? new ApiResult<bool>(true, null) : result.Problem;
     }
 
-    public Task<ApiResult<ListPage<Credential>>> ListCredentialsAsync(CredentialQuery query, CancellationToken ct) =>
-        GetAsync<ListPage<Credential>>(Query("/admin/credentials",
+    public Task<ApiResult<ListPage<CredentialView>>> ListCredentialsAsync(CredentialQuery query, CancellationToken ct) =>
+        GetAsync<ListPage<CredentialView>>(Query("/admin/credentials",
         [
             new("kind", query.Kind),
             new("status", query.Status),
@@ -34,13 +34,13 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             new("after_id", query.AfterId),
         ]), ct);
 
-    public Task<ApiResult<Credential>> GetCredentialAsync(string id, CancellationToken ct) =>
-        GetAsync<Credential>("/admin/credentials/" + Segment(id), ct);
+    public Task<ApiResult<CredentialView>> GetCredentialAsync(string id, CancellationToken ct) =>
+        GetAsync<CredentialView>("/admin/credentials/" + Segment(id), ct);
 
-    public Task<ApiResult<Credential>> CreateCredentialAsync(NewCredential credential, CancellationToken ct) =>
-        SendJsonAsync<Credential>(HttpMethod.Post, "/admin/credentials", credential, ct);
+    public Task<ApiResult<CredentialView>> CreateCredentialAsync(NewCredential credential, CancellationToken ct) =>
+        SendJsonAsync<CredentialView>(HttpMethod.Post, "/admin/credentials", credential, ct);
 
-    public Task<ApiResult<CredentialUpdate>> UpdateCredentialAsync(string id, CredentialChanges changes, CancellationToken ct)
+    public Task<ApiResult<UpdateView>> UpdateCredentialAsync(string id, CredentialChanges changes, CancellationToken ct)
     {
         // Only what changed is sent: for the name and the expiry a present null means "clear it".
         var body = new JsonObject();
@@ -69,22 +69,22 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             body["expires_at"] = changes.ExpiresAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         }
 
-        return SendJsonAsync<CredentialUpdate>(HttpMethod.Patch, "/admin/credentials/" + Segment(id), body, ct);
+        return SendJsonAsync<UpdateView>(HttpMethod.Patch, "/admin/credentials/" + Segment(id), body, ct);
     }
 
-    public Task<ApiResult<Revocation>> RevokeCredentialAsync(string id, string? reason, CancellationToken ct) =>
-        SendJsonAsync<Revocation>(HttpMethod.Post, "/admin/credentials/" + Segment(id) + "/revoke",
+    public Task<ApiResult<RevocationView>> RevokeCredentialAsync(string id, string? reason, CancellationToken ct) =>
+        SendJsonAsync<RevocationView>(HttpMethod.Post, "/admin/credentials/" + Segment(id) + "/revoke",
             new JsonObject { ["reason"] = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim() }, ct);
 
-    public Task<ApiResult<ListPage<Device>>> ListDevicesAsync(int limit, string? afterId, CancellationToken ct) =>
-        GetAsync<ListPage<Device>>(Query("/admin/devices",
+    public Task<ApiResult<ListPage<DeviceView>>> ListDevicesAsync(int limit, string? afterId, CancellationToken ct) =>
+        GetAsync<ListPage<DeviceView>>(Query("/admin/devices",
         [
             new("limit", limit.ToString(CultureInfo.InvariantCulture)),
             new("after_id", afterId),
         ]), ct);
 
-    public Task<ApiResult<ListPage<AuditEntry>>> ListAuditAsync(AuditQuery query, CancellationToken ct) =>
-        GetAsync<ListPage<AuditEntry>>(Query("/admin/audit",
+    public Task<ApiResult<ListPage<AuditEntryView>>> ListAuditAsync(AuditQuery query, CancellationToken ct) =>
+        GetAsync<ListPage<AuditEntryView>>(Query("/admin/audit",
         [
             new("action", query.Action),
             new("target", query.Target),
@@ -95,15 +95,15 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             new("after_id", query.AfterId),
         ]), ct);
 
-    public Task<ApiResult<ListPage<UserAccount>>> ListUsersAsync(int limit, string? afterId, CancellationToken ct) =>
-        GetAsync<ListPage<UserAccount>>(Query("/admin/users",
+    public Task<ApiResult<ListPage<UserView>>> ListUsersAsync(int limit, string? afterId, CancellationToken ct) =>
+        GetAsync<ListPage<UserView>>(Query("/admin/users",
         [
             new("limit", limit.ToString(CultureInfo.InvariantCulture)),
             new("after_id", afterId),
         ]), ct);
 
     /// <summary>Changes what is given: the role, disabled (which revokes every credential the account owns), the limits.</summary>
-    public Task<ApiResult<UserUpdate>> UpdateUserAsync(string id, string? role, bool? disabled, CredentialLimits? limits, CancellationToken ct)
+    public Task<ApiResult<UserUpdateView>> UpdateUserAsync(string id, string? role, bool? disabled, CredentialLimits? limits, CancellationToken ct)
     {
         var body = new JsonObject();
         if (role is not null)
@@ -121,11 +121,11 @@ public sealed class TokenServiceClient(HttpClient http, ILogger<TokenServiceClie
             body["limits"] = System.Text.Json.JsonSerializer.SerializeToNode(limits, ApiJson.Options);
         }
 
-        return SendJsonAsync<UserUpdate>(HttpMethod.Patch, "/admin/users/" + Segment(id), body, ct);
+        return SendJsonAsync<UserUpdateView>(HttpMethod.Patch, "/admin/users/" + Segment(id), body, ct);
     }
 
-    public Task<ApiResult<Invite>> CreateInviteAsync(string? email, string role, CancellationToken ct) =>
-        SendJsonAsync<Invite>(HttpMethod.Post, "/admin/invites", new JsonObject { ["email"] = email, ["role"] = role }, ct);
+    public Task<ApiResult<InviteView>> CreateInviteAsync(string? email, string role, CancellationToken ct) =>
+        SendJsonAsync<InviteView>(HttpMethod.Post, "/admin/invites", new JsonObject { ["email"] = email, ["role"] = role }, ct);
 
     internal static string? Timestamp(DateTimeOffset? at) =>
         at?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

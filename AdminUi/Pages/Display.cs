@@ -46,17 +46,6 @@ public static class Display
         _ => kind.ToString(),
     };
 
-    /// <summary>The kind as the APIs name it (<c>api_key</c>, …).</summary>
-    public static string KindValue(CredentialKind kind) => kind switch
-    {
-        CredentialKind.ApiKey => "api_key",
-        CredentialKind.AgentToken => "agent_token",
-        CredentialKind.DeviceToken => "device_token",
-        CredentialKind.AdminKey => "admin_key",
-        CredentialKind.User => "user",
-        _ => kind.ToString(),
-    };
-
     public static string Owner(CredentialOwner? owner) =>
         owner is null ? "—" : owner.Name is { Length: > 0 } name ? $"{name} ({owner.Type} {owner.Id})" : $"{owner.Type} {owner.Id}";
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using LlmGateway.Contracts.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Streaming;
 
 namespace LlmGateway.Gateway.Admission;
@@ -47,7 +45,7 @@ internal sealed class UnmeteredAdmission(IRequestAdmission? admission = null)
         decision.Headers?.Apply(context.Response.Headers);
         if (decision.RetryAfter is { } retryAfter)
         {
-            context.Response.Headers.RetryAfter = Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = RetryAfter.HeaderValue(retryAfter);
         }
 
         return AnthropicErrors.WriteAsync(context, decision.Status, decision.ErrorType ?? AnthropicErrors.RateLimit, decision.Message ?? "Rate limit exceeded.", requestId);

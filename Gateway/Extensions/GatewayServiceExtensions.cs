@@ -3,7 +3,6 @@ using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Apis;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Limits;
 using LlmGateway.Gateway.Pipeline;

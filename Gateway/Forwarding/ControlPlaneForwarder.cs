@@ -1,5 +1,4 @@
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;
@@ -99,7 +98,7 @@ internal sealed partial class ControlPlaneForwarder(
     private Task TooLargeAsync(HttpContext context, string requestId) =>
         AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
 
-    [LoggerMessage(1701, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed ({Error}): {Reason}")]
+    [LoggerMessage(1711, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed ({Error}): {Reason}")]
     private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string error, string reason);
 
     /// <summary>

@@ -1,4 +1,3 @@
-using LlmGateway.Gateway.Errors;
 
 namespace LlmGateway.Gateway.Forwarding;
 

@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Net;
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Routing;
 using LlmGateway.Gateway.Translation;
@@ -368,7 +366,7 @@ internal sealed partial class UpstreamForwarder(
             if (failure == ForwardingFailure.NoHealthyUpstream)
             {
                 var wait = plan.WaitTime();
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers.RetryAfter = RetryAfter.HeaderValue(wait);
             }
 
             await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
@@ -462,30 +460,7 @@ internal sealed partial class UpstreamForwarder(
 
     private bool TryGetRetryDelay(HttpResponseMessage response, int attempt, out TimeSpan delay)
     {
-        var headers = response.Headers.NonValidated;
-        TimeSpan? asked = null;
-        if (headers.TryGetValues("retry-after-ms", out var ms)
-            && double.TryParse(ms.ToString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var milliseconds))
-        {
-            asked = TimeSpan.FromMilliseconds(Math.Max(0, milliseconds));
-        }
-        else if (headers.TryGetValues("retry-after", out var after))
-        {
-            var text = after.ToString();
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-            {
-                asked = TimeSpan.FromSeconds(Math.Max(0, seconds));
-            }
-            else if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when))
-            {
-                asked = when - time.GetUtcNow();
-                if (asked < TimeSpan.Zero)
-                {
-                    asked = TimeSpan.Zero;
-                }
-            }
-        }
-
+        var asked = RetryAfter.Read(response.Headers, time.GetUtcNow());
         if (asked is { } wait)
         {
             // Waiting longer than the limit would hold the client for nothing it cannot do itself.

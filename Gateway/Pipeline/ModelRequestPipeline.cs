@@ -3,7 +3,6 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Routing;

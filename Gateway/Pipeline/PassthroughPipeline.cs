@@ -2,7 +2,6 @@ using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
@@ -234,7 +233,7 @@ internal sealed partial class PassthroughPipeline(
         }
     }
 
-    [LoggerMessage(1501, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
+    [LoggerMessage(1451, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
     private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 }
 

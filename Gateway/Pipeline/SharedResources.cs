@@ -1,7 +1,6 @@
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

@@ -125,6 +125,6 @@ internal sealed partial class UpstreamModelList(UpstreamHttp http, UpstreamCatal
         return new ModelListResult(models, 200, null, null);
     }
 
-    [LoggerMessage(1601, LogLevel.Warning, "Listing models of upstream {Upstream} failed: {Reason}")]
+    [LoggerMessage(1611, LogLevel.Warning, "Listing models of upstream {Upstream} failed: {Reason}")]
     private static partial void LogListFailed(ILogger logger, string upstream, string reason);
 }

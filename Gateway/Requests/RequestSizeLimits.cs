@@ -1,4 +1,3 @@
-using LlmGateway.Gateway.Errors;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;

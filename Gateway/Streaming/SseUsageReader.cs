@@ -193,7 +193,7 @@ internal sealed class SseUsageReader
                     Completed = true;
                     break;
                 case EventKind.Error:
-                    ErrorType = ReadErrorType(data) ?? "api_error";
+                    ErrorType = ReadErrorType(data) ?? AnthropicErrors.Api;
                     break;
                 case EventKind.Completion:
                     ReadCompletion(data);
@@ -386,16 +386,16 @@ internal static class ErrorTypes
 {
     public static string Intern(ref Utf8JsonReader reader)
     {
-        if (reader.ValueTextEquals("overloaded_error"u8)) return "overloaded_error";
-        if (reader.ValueTextEquals("api_error"u8)) return "api_error";
-        if (reader.ValueTextEquals("rate_limit_error"u8)) return "rate_limit_error";
-        if (reader.ValueTextEquals("invalid_request_error"u8)) return "invalid_request_error";
-        if (reader.ValueTextEquals("authentication_error"u8)) return "authentication_error";
-        if (reader.ValueTextEquals("permission_error"u8)) return "permission_error";
-        if (reader.ValueTextEquals("not_found_error"u8)) return "not_found_error";
-        if (reader.ValueTextEquals("request_too_large"u8)) return "request_too_large";
-        if (reader.ValueTextEquals("timeout_error"u8)) return "timeout_error";
-        if (reader.ValueTextEquals("billing_error"u8)) return "billing_error";
-        return reader.GetString() ?? "api_error";
+        if (reader.ValueTextEquals("overloaded_error"u8)) return AnthropicErrors.Overloaded;
+        if (reader.ValueTextEquals("api_error"u8)) return AnthropicErrors.Api;
+        if (reader.ValueTextEquals("rate_limit_error"u8)) return AnthropicErrors.RateLimit;
+        if (reader.ValueTextEquals("invalid_request_error"u8)) return AnthropicErrors.InvalidRequest;
+        if (reader.ValueTextEquals("authentication_error"u8)) return AnthropicErrors.Authentication;
+        if (reader.ValueTextEquals("permission_error"u8)) return AnthropicErrors.Permission;
+        if (reader.ValueTextEquals("not_found_error"u8)) return AnthropicErrors.NotFound;
+        if (reader.ValueTextEquals("request_too_large"u8)) return AnthropicErrors.RequestTooLarge;
+        if (reader.ValueTextEquals("timeout_error"u8)) return AnthropicErrors.Timeout;
+        if (reader.ValueTextEquals("billing_error"u8)) return AnthropicErrors.Billing;
+        return reader.GetString() ?? AnthropicErrors.Api;
     }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Requests;
 
 namespace LlmGateway.Gateway.Translation;

@@ -133,5 +133,3 @@ public static class AccountsAdminApi
     private static AuditRecord Audit(TimeProvider time, AdminCaller caller, string action, string? target, object details) =>
         new(Timestamps.NowMicroseconds(time), caller.Credential.Id, caller.Credential.Hint, action, target, caller.Address, details);
 }
-
-public sealed record UserUpdateView(UserView User, int RevokedCredentials);

@@ -1,9 +1,10 @@
 using System.Text.Json;
+using LlmGateway.Contracts.Errors;
 
 namespace LlmGateway.TokenService.Apis;
 
 /// <summary>
-/// Every error TokenService returns, in Anthropic's shape (clients reach these routes through an Anthropic-compatible
+/// Every error TokenService returns, in Anthropic's shape (the envelope and types of Contracts' <see cref="AnthropicErrors"/>) (clients reach these routes through an Anthropic-compatible
 /// endpoint): <c>{"type":"error","error":{"type":"…","message":"…"},"request_id":"…"}</c> with the matching status.
 /// </summary>
 public sealed class ApiError : IResult, IStatusCodeHttpResult
@@ -23,40 +24,40 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
 
     int? IStatusCodeHttpResult.StatusCode => StatusCode;
 
-    public static ApiError InvalidRequest(string message) => new(StatusCodes.Status400BadRequest, "invalid_request_error", message);
-    public static ApiError Authentication(string message) => new(StatusCodes.Status401Unauthorized, "authentication_error", message);
-    public static ApiError Permission(string message) => new(StatusCodes.Status403Forbidden, "permission_error", message);
-    public static ApiError NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found_error", message);
+    public static ApiError InvalidRequest(string message) => new(StatusCodes.Status400BadRequest, AnthropicErrors.InvalidRequest, message);
+    public static ApiError Authentication(string message) => new(StatusCodes.Status401Unauthorized, AnthropicErrors.Authentication, message);
+    public static ApiError Permission(string message) => new(StatusCodes.Status403Forbidden, AnthropicErrors.Permission, message);
+    public static ApiError NotFound(string message) => new(StatusCodes.Status404NotFound, AnthropicErrors.NotFound, message);
 
     /// <summary>The introspection contract's 404 (<c>error.type</c> <c>not_found</c>), which the Gateway's fallback path reads.</summary>
     public static ApiError IntrospectionNotFound(string message, string type = Contracts.IntrospectionRefusals.Unknown) =>
         new(StatusCodes.Status404NotFound, type, message);
 
-    public static ApiError Conflict(string message) => new(StatusCodes.Status409Conflict, "invalid_request_error", message);
+    public static ApiError Conflict(string message) => new(StatusCodes.Status409Conflict, AnthropicErrors.InvalidRequest, message);
     /// <summary>423: the account is locked after repeated failed sign-ins; <c>Retry-After</c> says for how long.</summary>
-    public static ApiError Locked(string message, TimeSpan retryAfter) => new(StatusCodes.Status423Locked, "permission_error", message, retryAfter);
+    public static ApiError Locked(string message, TimeSpan retryAfter) => new(StatusCodes.Status423Locked, AnthropicErrors.Permission, message, retryAfter);
 
-    public static ApiError TooLarge(string message) => new(StatusCodes.Status413PayloadTooLarge, "request_too_large", message);
-    public static ApiError RateLimited(string message, TimeSpan? retryAfter) => new(StatusCodes.Status429TooManyRequests, "rate_limit_error", message, retryAfter);
+    public static ApiError TooLarge(string message) => new(StatusCodes.Status413PayloadTooLarge, AnthropicErrors.RequestTooLarge, message);
+    public static ApiError RateLimited(string message, TimeSpan? retryAfter) => new(StatusCodes.Status429TooManyRequests, AnthropicErrors.RateLimit, message, retryAfter);
     /// <summary>An upstream OAuth account cannot serve (409 when it needs reconnecting, 503 when the provider is unreachable).</summary>
     public static ApiError UpstreamAccount(string message, bool needsReconnect) =>
-        new(needsReconnect ? StatusCodes.Status409Conflict : StatusCodes.Status503ServiceUnavailable, "upstream_account_error", message);
+        new(needsReconnect ? StatusCodes.Status409Conflict : StatusCodes.Status503ServiceUnavailable, AnthropicErrors.UpstreamAccount, message);
 
-    public static ApiError Internal(string message) => new(StatusCodes.Status500InternalServerError, "api_error", message);
-    public static ApiError Unavailable(string message, TimeSpan retryAfter) => new(StatusCodes.Status503ServiceUnavailable, "api_error", message, retryAfter);
+    public static ApiError Internal(string message) => new(StatusCodes.Status500InternalServerError, AnthropicErrors.Api, message);
+    public static ApiError Unavailable(string message, TimeSpan retryAfter) => new(StatusCodes.Status503ServiceUnavailable, AnthropicErrors.Api, message, retryAfter);
 
     /// <summary>The error for a bare status code (routing's 404/405, Kestrel's 413, …) so no response is ever an empty error.</summary>
     public static ApiError ForStatus(int statusCode, HttpRequest request) => statusCode switch
     {
         StatusCodes.Status404NotFound => NotFound($"No route {request.Method} {request.Path}."),
-        StatusCodes.Status405MethodNotAllowed => new(statusCode, "invalid_request_error", $"Method {request.Method} is not allowed on {request.Path}."),
+        StatusCodes.Status405MethodNotAllowed => new(statusCode, AnthropicErrors.InvalidRequest, $"Method {request.Method} is not allowed on {request.Path}."),
         StatusCodes.Status413PayloadTooLarge => TooLarge("Request body is too large."),
         StatusCodes.Status401Unauthorized => Authentication("Authentication required."),
         StatusCodes.Status403Forbidden => Permission("Not allowed."),
         StatusCodes.Status429TooManyRequests => RateLimited("Too many requests.", null),
         StatusCodes.Status503ServiceUnavailable => Unavailable("Service unavailable; try again shortly.", TimeSpan.FromSeconds(5)),
-        >= 500 => new(statusCode, "api_error", "Internal error."),
-        _ => new(statusCode, "invalid_request_error", "Invalid request."),
+        >= 500 => new(statusCode, AnthropicErrors.Api, "Internal error."),
+        _ => new(statusCode, AnthropicErrors.InvalidRequest, "Invalid request."),
     };
 
     public Task ExecuteAsync(HttpContext httpContext)
@@ -65,18 +66,14 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
         response.StatusCode = StatusCode;
         if (RetryAfter is { } retryAfter)
         {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            response.Headers.RetryAfter = Contracts.Errors.RetryAfter.HeaderValue(retryAfter);
         }
 
-        var body = new ErrorEnvelope("error", new ErrorBody(Type, Message), httpContext.TraceIdentifier);
+        var body = AnthropicErrorEnvelope.Of(Type, Message, httpContext.TraceIdentifier);
         return response.WriteAsJsonAsync(body, ApiJson.Options, "application/json", httpContext.RequestAborted);
     }
 
     public override string ToString() => $"{StatusCode} {Type}: {Message}";
-
-    public sealed record ErrorEnvelope(string Type, ErrorBody Error, string RequestId);
-
-    public sealed record ErrorBody(string Type, string Message);
 }
 
 /// <summary>The JSON settings of every request and response body (and of the projection TokenService writes to Redis).</summary>

@@ -177,13 +177,13 @@ public static partial class AuthApi
     private static ApiError Locked(DateTimeOffset until, DateTimeOffset now) => ApiError.Locked(
         $"Too many failed sign-ins: the account is locked until {UtcTimestampConverter.Format(until)}.", until - now);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Registered account {UserId} ({Role}) from {ClientAddress}")]
+    [LoggerMessage(EventId = 2121, Level = LogLevel.Information, Message = "Registered account {UserId} ({Role}) from {ClientAddress}")]
     private static partial void LogRegistered(ILogger logger, string userId, string role, string clientAddress);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} signed in from {ClientAddress}")]
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Information, Message = "Account {UserId} signed in from {ClientAddress}")]
     private static partial void LogSignedIn(ILogger logger, string userId, string clientAddress);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Failed sign-in ({Reason}) from {ClientAddress}")]
+    [LoggerMessage(EventId = 2123, Level = LogLevel.Information, Message = "Failed sign-in ({Reason}) from {ClientAddress}")]
     private static partial void LogSignInFailed(ILogger logger, string reason, string clientAddress);
 }
 

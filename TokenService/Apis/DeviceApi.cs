@@ -142,10 +142,10 @@ public static partial class DeviceApi
         return $"{scheme}://{host}";
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Bootstrapped device {DeviceId}: token {CredentialId} ({Hint}) for client {ClientAddress}")]
+    [LoggerMessage(EventId = 2141, Level = LogLevel.Information, Message = "Bootstrapped device {DeviceId}: token {CredentialId} ({Hint}) for client {ClientAddress}")]
     private static partial void LogBootstrapped(ILogger logger, string credentialId, string hint, string deviceId, string clientAddress);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Refreshed device {DeviceId}: {OldCredentialId} replaced by {CredentialId} ({Hint})")]
+    [LoggerMessage(EventId = 2142, Level = LogLevel.Information, Message = "Refreshed device {DeviceId}: {OldCredentialId} replaced by {CredentialId} ({Hint})")]
     private static partial void LogRefreshed(ILogger logger, string oldCredentialId, string credentialId, string hint, string deviceId);
 }
 

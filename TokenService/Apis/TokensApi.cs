@@ -157,7 +157,7 @@ public static partial class TokensApi
         return TypedResults.Ok(new TokenResponse(secret, expiresAt, GoDuration.Format(ttl), token.Id));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Minted agent token {CredentialId} ({Hint}) from {ParentId} for agent {AgentName}, ttl {Ttl}")]
+    [LoggerMessage(EventId = 2161, Level = LogLevel.Information, Message = "Minted agent token {CredentialId} ({Hint}) from {ParentId} for agent {AgentName}, ttl {Ttl}")]
     private static partial void LogMinted(ILogger logger, string credentialId, string hint, string parentId, string? agentName, string ttl);
 }
 

@@ -48,23 +48,16 @@ public static class UserRoles
     public static readonly IReadOnlyList<string> All = [Viewer, Member, Admin];
 }
 
-/// <summary>An account as APIs show it (never the password hash).</summary>
-public sealed record UserView(
-    string Id,
-    string Email,
-    string? Name,
-    string Role,
-    string OrganizationId,
-    string Status,
-    CredentialLimits Limits,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? LastSignInAt,
-    DateTimeOffset? LockedUntil)
+/// <summary>How TokenService shows an account (the shared <see cref="UserView"/>, never the password hash).</summary>
+public static class UserViews
 {
-    public static UserView From(UserAccount u, DateTimeOffset now) => new(
-        u.Id, u.Email, u.Name, u.Role, u.OrganizationId,
-        u.DisabledAt is not null ? "disabled" : u.IsLockedAt(now) ? "locked" : "active",
-        u.Limits, u.CreatedAt, u.LastSignInAt, u.IsLockedAt(now) ? u.LockedUntil : null);
+    extension(UserView)
+    {
+        public static UserView From(UserAccount u, DateTimeOffset now) => new(
+            u.Id, u.Email, u.Name, u.Role, u.OrganizationId,
+            u.DisabledAt is not null ? "disabled" : u.IsLockedAt(now) ? "locked" : "active",
+            u.Limits, u.CreatedAt, u.LastSignInAt, u.IsLockedAt(now) ? u.LockedUntil : null);
+    }
 }
 
 /// <summary>The <c>user</c> object of a sign-in answer (seed 003's fields plus role and organization).</summary>
@@ -75,9 +68,6 @@ public sealed record SignedInUserView(string Id, string Email, string? Name, str
 
 /// <summary><c>POST /api/auth/login</c> and <c>POST /api/auth/register</c>.</summary>
 public sealed record SignInResponse(string Token, string TokenType, DateTimeOffset ExpiresAt, SignedInUserView User);
-
-/// <summary><c>POST /admin/invites</c>: the code is shown once.</summary>
-public sealed record InviteView(string Id, string Code, string? Email, string Role, DateTimeOffset ExpiresAt);
 
 public sealed record SigningKeyView(string Kid, string Algorithm, string Status, DateTimeOffset CreatedAt, DateTimeOffset? RetiredAt, DateTimeOffset? PublishedUntil);
 

@@ -20,6 +20,8 @@ internal enum ErrorKind
 /// <summary>
 /// Error statuses, types and bodies. Anthropic: <c>{"type":"error","error":{"type","message"},"request_id"}</c>
 /// (wire doc §3); OpenAI: <c>{"error":{"message","type","param","code"}}</c> (wire doc §6).
+/// Deliberately not Contracts/Errors: the simulator is the gateway's independent test oracle, written from the wire
+/// docs, so a mistake in the shared envelope shows up as a difference instead of being copied into both.
 /// </summary>
 internal static class ApiErrors
 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using LlmGateway.UsageWorker.Authentication;
 using LlmGateway.UsageWorker.Infrastructure;
+using LlmGateway.Contracts.Usage;
 using LlmGateway.UsageWorker.Model;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;

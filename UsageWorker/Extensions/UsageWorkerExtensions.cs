@@ -74,7 +74,7 @@ internal static class UsageWorkerExtensions
             var failure = context.Features.Get<IExceptionHandlerFeature>()?.Error;
             var result = failure is Npgsql.NpgsqlException
                 ? ApiError.StoreUnavailable(context)
-                : ApiError.Result(context, StatusCodes.Status500InternalServerError, "api_error", "Internal error.");
+                : ApiError.Result(context, StatusCodes.Status500InternalServerError, LlmGateway.Contracts.Errors.AnthropicErrors.Api, "Internal error.");
             await result.ExecuteAsync(context);
         }));
         app.UseStatusCodePages(context => ApiError.ForStatus(context.HttpContext, context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));

@@ -1,4 +1,5 @@
 using System.Text;
+using LlmGateway.Contracts.Usage;
 using LlmGateway.UsageWorker.Model;
 using Npgsql;
 

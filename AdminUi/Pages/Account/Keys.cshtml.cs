@@ -27,7 +27,7 @@ public sealed class MyKeysModel(AccountsClient accounts) : AdminPageModel
     [BindProperty, StringLength(32)]
     public string? ExpiresIn { get; set; }
 
-    public ListPage<Credential>? Listing { get; private set; }
+    public ListPage<CredentialView>? Listing { get; private set; }
 
     public string? NewSecret { get; private set; }
 

@@ -24,7 +24,7 @@ public sealed class AuditModel(TokenServiceClient tokenService) : AdminPageModel
     [BindProperty(SupportsGet = true, Name = "to")] public string? ToText { get; set; }
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
 
-    public List<AuditEntry> Entries { get; } = [];
+    public List<AuditEntryView> Entries { get; } = [];
     public string? NextAfter { get; private set; }
     public string? InputError { get; private set; }
 

@@ -11,7 +11,7 @@ public sealed class DevicesModel(TokenServiceClient tokenService) : AdminPageMod
     [BindProperty(SupportsGet = true, Name = "after")]
     public string? After { get; set; }
 
-    public ListPage<Device>? Listing { get; private set; }
+    public ListPage<DeviceView>? Listing { get; private set; }
 
     public async Task OnGetAsync(CancellationToken ct) =>
         Listing = ValueOrProblem(await tokenService.ListDevicesAsync(PageSize, Clean(After), ct));

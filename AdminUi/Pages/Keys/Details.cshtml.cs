@@ -12,7 +12,7 @@ public sealed class KeyDetailsModel(TokenServiceClient tokenService, GatewayClie
     [BindProperty(SupportsGet = true)]
     public string Id { get; set; } = "";
 
-    public Credential? Credential { get; private set; }
+    public CredentialView? Credential { get; private set; }
 
     /// <summary>The secret of a key created just before this page: shown on this one visit only.</summary>
     public string? NewSecret { get; private set; }
@@ -24,10 +24,10 @@ public sealed class KeyDetailsModel(TokenServiceClient tokenService, GatewayClie
     public ApiProblem? UsageProblem { get; private set; }
 
     /// <summary>The credentials this one was minted from, parent first.</summary>
-    public List<Credential> Ancestors { get; } = [];
+    public List<CredentialView> Ancestors { get; } = [];
     public ApiProblem? LineageProblem { get; private set; }
 
-    public ListPage<Credential>? Minted { get; private set; }
+    public ListPage<CredentialView>? Minted { get; private set; }
 
     public async Task OnGetAsync(CancellationToken ct)
     {

@@ -18,7 +18,7 @@ public sealed class EditKeyModel(TokenServiceClient tokenService) : AdminPageMod
     /// <summary>The expiry as the form showed it: unchanged fields are not sent (the form's minutes would round it).</summary>
     [BindProperty] public string? ShownExpiry { get; set; }
 
-    public Credential? Credential { get; private set; }
+    public CredentialView? Credential { get; private set; }
 
     public IReadOnlyList<string> InputErrors { get; private set; } = [];
 

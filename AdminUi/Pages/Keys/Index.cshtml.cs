@@ -1,5 +1,6 @@
 using LlmGateway.AdminUi.Clients;
 using LlmGateway.AdminUi.Model;
+using LlmGateway.Contracts.Credentials;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -11,10 +12,10 @@ public sealed class KeysModel(TokenServiceClient tokenService) : AdminPageModel
 
     public static readonly (string Value, string Label)[] Kinds =
     [
-        ("api_key", "API keys"),
-        ("agent_token", "Agent tokens"),
-        ("device_token", "Device tokens"),
-        ("admin_key", "Admin keys"),
+        (CredentialKindNames.Of(CredentialKind.ApiKey), "API keys"),
+        (CredentialKindNames.Of(CredentialKind.AgentToken), "Agent tokens"),
+        (CredentialKindNames.Of(CredentialKind.DeviceToken), "Device tokens"),
+        (CredentialKindNames.Of(CredentialKind.AdminKey), "Admin keys"),
     ];
 
     public static readonly (string Value, string Label)[] Statuses =
@@ -36,7 +37,7 @@ public sealed class KeysModel(TokenServiceClient tokenService) : AdminPageModel
     [BindProperty(SupportsGet = true, Name = "device_id")] public string? DeviceId { get; set; }
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
 
-    public ListPage<Credential>? Listing { get; private set; }
+    public ListPage<CredentialView>? Listing { get; private set; }
 
     public async Task OnGetAsync(CancellationToken ct)
     {

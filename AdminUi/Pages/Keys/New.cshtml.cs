@@ -12,12 +12,12 @@ public sealed class NewKeyModel(TokenServiceClient tokenService) : AdminPageMode
 
     public static readonly (string Value, string Label)[] Kinds =
     [
-        ("api_key", "API key (apps, teams, people)"),
-        ("agent_token", "Agent token (short-lived, for an AI agent)"),
-        ("admin_key", "Admin key (the admin API and this UI)"),
+        (CredentialKindNames.Of(CredentialKind.ApiKey), "API key (apps, teams, people)"),
+        (CredentialKindNames.Of(CredentialKind.AgentToken), "Agent token (short-lived, for an AI agent)"),
+        (CredentialKindNames.Of(CredentialKind.AdminKey), "Admin key (the admin API and this UI)"),
     ];
 
-    [BindProperty] public string Kind { get; set; } = "api_key";
+    [BindProperty] public string Kind { get; set; } = CredentialKindNames.Of(CredentialKind.ApiKey);
     [BindProperty] public string? AgentName { get; set; }
     [BindProperty] public string OwnerType { get; set; } = "organization";
     [BindProperty] public string? OwnerId { get; set; }

@@ -12,7 +12,7 @@ public sealed class RevokeKeyModel(TokenServiceClient tokenService) : AdminPageM
 
     [BindProperty] public string? Reason { get; set; }
 
-    public Credential? Credential { get; private set; }
+    public CredentialView? Credential { get; private set; }
 
     /// <summary>Active tokens minted from the key (revoked with it); null when they could not be counted.</summary>
     public int? ActiveMinted { get; private set; }

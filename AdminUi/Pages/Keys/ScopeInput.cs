@@ -43,7 +43,7 @@ public sealed class ScopeInput
         BudgetPeriod = BudgetUsd is null || string.IsNullOrWhiteSpace(BudgetPeriod) ? null : BudgetPeriod,
     };
 
-    public static ScopeInput From(Model.Credential credential) => new()
+    public static ScopeInput From(CredentialView credential) => new()
     {
         Name = credential.Name,
         Models = FormatList(credential.Models),

@@ -20,7 +20,7 @@ public sealed class UsersModel(TokenServiceClient tokenService) : AdminPageModel
 
     [BindProperty(SupportsGet = true, Name = "after")] public string? After { get; set; }
 
-    public ListPage<UserAccount>? Listing { get; private set; }
+    public ListPage<UserView>? Listing { get; private set; }
 
     public string? NewInvite { get; private set; }
 
@@ -53,7 +53,7 @@ public sealed class UsersModel(TokenServiceClient tokenService) : AdminPageModel
         return RedirectWithNotice("/users", $"Invite for {invite.Value.Email ?? "anyone"} as {invite.Value.Role} created; it expires {Display.Time(invite.Value.ExpiresAt)}.");
     }
 
-    private async Task<IActionResult> ChangeAsync(ApiResult<UserUpdate> result, Func<UserUpdate, string> notice, CancellationToken ct) =>
+    private async Task<IActionResult> ChangeAsync(ApiResult<UserUpdateView> result, Func<UserUpdateView, string> notice, CancellationToken ct) =>
         result.Ok ? RedirectWithNotice("/users", notice(result.Value)) : await FailAsync(result.Problem, ct);
 
     private async Task<IActionResult> FailAsync(ApiProblem problem, CancellationToken ct)

@@ -35,6 +35,11 @@ public sealed class RevocationTests(TokenServiceApp service, ITestOutputHelper o
         Assert.Equal(1, revoke.Body.GetProperty("revoked_descendants").GetInt32());
         output.WriteLine($"Revocation broadcast {Stopwatch.GetElapsedTime(started, broadcastAt).TotalMilliseconds:0.0} ms after the revoke call started " +
             $"(minted token: {Stopwatch.GetElapsedTime(started, childBroadcastAt).TotalMilliseconds:0.0} ms); target under 1 s.");
+        // The target is under a second; asserted generously so that a busy CI machine does not fail it.
+        Assert.True(Stopwatch.GetElapsedTime(started, broadcastAt) < TimeSpan.FromSeconds(5),
+            $"revocation broadcast took {Stopwatch.GetElapsedTime(started, broadcastAt).TotalMilliseconds:0} ms");
+        Assert.True(Stopwatch.GetElapsedTime(started, childBroadcastAt) < TimeSpan.FromSeconds(5),
+            $"minted token's revocation broadcast took {Stopwatch.GetElapsedTime(started, childBroadcastAt).TotalMilliseconds:0} ms");
 
         // Gone from Redis before the broadcast went out, and refused everywhere TokenService answers.
         Assert.False(await service.Redis.GetDatabase().KeyExistsAsync(RedisKeys.Credential(hash)));

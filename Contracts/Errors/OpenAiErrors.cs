@@ -1,30 +1,31 @@
 using System.Text.Json;
 
-namespace LlmGateway.Gateway.Translation;
+namespace LlmGateway.Contracts.Errors;
 
 /// <summary>
 /// OpenAI's error shape, <c>{"error":{"message","type","param","code"}}</c>, and how the gateway's (Anthropic-typed)
 /// errors map onto it. The OpenAI SDKs raise on the HTTP status and show <c>message</c>; <c>type</c> and <c>code</c>
 /// are what callers branch on (<c>invalid_api_key</c>, <c>rate_limit_exceeded</c>, <c>insufficient_quota</c>).
+/// Used on <c>/v1/chat/completions</c>; lives beside <see cref="AnthropicErrors"/> so both shapes have one home.
 /// </summary>
-internal static class OpenAiErrors
+public static class OpenAiErrors
 {
-    public const string InvalidRequest = "invalid_request_error";
+    public const string InvalidRequest = AnthropicErrors.InvalidRequest;
 
     /// <summary>OpenAI's <c>type</c> and <c>code</c> for an Anthropic error type (or, when unknown, the status).</summary>
     public static (string Type, string? Code) Map(int status, string? anthropicType) => anthropicType switch
     {
-        "authentication_error" => ("authentication_error", "invalid_api_key"),
-        "permission_error" => ("permission_error", "permission_denied"),
-        "not_found_error" => (InvalidRequest, "not_found"),
-        "request_too_large" => (InvalidRequest, "request_too_large"),
-        "rate_limit_error" => ("rate_limit_exceeded", "rate_limit_exceeded"),
-        "billing_error" => ("insufficient_quota", "insufficient_quota"),
-        "timeout_error" => ("server_error", "timeout"),
-        "overloaded_error" => ("server_error", "overloaded"),
-        "api_error" => ("server_error", status == 503 ? "service_unavailable" : null),
-        "invalid_request_error" => (InvalidRequest, status == 415 ? "unsupported_media_type" : null),
-        "conflict_error" => (InvalidRequest, "conflict"),
+        AnthropicErrors.Authentication => ("authentication_error", "invalid_api_key"),
+        AnthropicErrors.Permission => ("permission_error", "permission_denied"),
+        AnthropicErrors.NotFound => (InvalidRequest, "not_found"),
+        AnthropicErrors.RequestTooLarge => (InvalidRequest, "request_too_large"),
+        AnthropicErrors.RateLimit => ("rate_limit_exceeded", "rate_limit_exceeded"),
+        AnthropicErrors.Billing => ("insufficient_quota", "insufficient_quota"),
+        AnthropicErrors.Timeout => ("server_error", "timeout"),
+        AnthropicErrors.Overloaded => ("server_error", "overloaded"),
+        AnthropicErrors.Api => ("server_error", status == 503 ? "service_unavailable" : null),
+        AnthropicErrors.InvalidRequest => (InvalidRequest, status == 415 ? "unsupported_media_type" : null),
+        AnthropicErrors.Conflict => (InvalidRequest, "conflict"),
         _ => status switch
         {
             401 => ("authentication_error", "invalid_api_key"),

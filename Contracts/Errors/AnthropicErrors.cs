@@ -1,14 +1,19 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
 
-namespace LlmGateway.Gateway.Errors;
+namespace LlmGateway.Contracts.Errors;
 
 /// <summary>
-/// Errors the gateway itself produces, in Anthropic's shape:
-/// <c>{"type":"error","error":{"type":…,"message":…},"request_id":…}</c>. Upstream error bodies are never rewritten
-/// (clients such as Claude Code match on their wording); only the gateway's own decisions go through here.
+/// The one home of Anthropic's error envelope, <c>{"type":"error","error":{"type":…,"message":…},"request_id":…}</c>,
+/// and its error types, for every service (Gateway, TokenService, UsageWorker). It lives in Contracts rather than
+/// ServiceDefaults because it is a wire contract; Contracts already references the ASP.NET Core shared framework,
+/// so the <see cref="HttpContext"/> writer can sit beside it. The Gateway never rewrites upstream error bodies
+/// (clients such as Claude Code match on their wording); only its own decisions go through here. The
+/// UpstreamSimulator keeps its own copy on purpose: it is the gateway's independent test oracle.
 /// </summary>
-internal static class AnthropicErrors
+public static class AnthropicErrors
 {
     public const string InvalidRequest = "invalid_request_error";
     public const string Authentication = "authentication_error";
@@ -19,6 +24,10 @@ internal static class AnthropicErrors
     public const string Api = "api_error";
     public const string Timeout = "timeout_error";
     public const string Overloaded = "overloaded_error";
+    public const string Billing = "billing_error";
+    public const string Conflict = "conflict_error";
+    /// <summary>TokenService: an upstream OAuth account cannot serve (needs reconnecting, or the provider is down).</summary>
+    public const string UpstreamAccount = "upstream_account_error";
 
     /// <summary>Anthropic's error type for an HTTP status, for statuses that carry no body the gateway can read.</summary>
     public static string TypeForStatus(int status) => status switch
@@ -90,3 +99,20 @@ internal static class AnthropicErrors
         return buffer.WrittenSpan.ToArray();
     }
 }
+
+/// <summary>
+/// The envelope as a serializable value, for services that answer through <c>TypedResults.Json</c> or
+/// <c>WriteAsJsonAsync</c>; the names are fixed here so any serializer settings give the same body.
+/// </summary>
+public sealed record AnthropicErrorEnvelope(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("error")] AnthropicErrorDetail Error,
+    [property: JsonPropertyName("request_id")] string RequestId)
+{
+    public static AnthropicErrorEnvelope Of(string type, string message, string requestId) =>
+        new("error", new AnthropicErrorDetail(type, message), requestId);
+}
+
+public sealed record AnthropicErrorDetail(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("message")] string Message);
