@@ -21,8 +21,8 @@ internal readonly record struct CallerAuthentication(UsageScope? Scope, int Stat
 }
 
 /// <summary>
-/// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (from
-/// <c>x-api-key</c> or <c>Authorization: Bearer</c>) is hashed; the bootstrap admin key from configuration is compared
+/// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (by the
+/// header rule every service shares, <see cref="CallerCredentialHeaders"/>) is hashed; the bootstrap admin key from configuration is compared
 /// by hash in constant time; otherwise the projection is read from Redis (<see cref="RedisKeys.Credential"/>) and, when
 /// Redis misses or is down, from TokenService's introspection (<c>POST /internal/introspect {"hash"}</c>). A JWT of a
 /// configured issuer is validated instead: an admin sees everything, a viewer or member their organization's usage (their
@@ -66,8 +66,18 @@ internal sealed partial class CallerAuthenticator
 
     public async Task<CallerAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken ct)
     {
-        var credential = CredentialOf(request);
-        if (string.IsNullOrEmpty(credential))
+        var presence = CallerCredentialHeaders.ReadString(request.Headers, out var credential);
+        if (presence == CallerCredentialPresence.Conflicting)
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", CallerCredentialHeaders.ConflictingMessage);
+        }
+
+        if (presence == CallerCredentialPresence.Unreadable)
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", CallerCredentialHeaders.UnreadableMessage);
+        }
+
+        if (credential is null)
         {
             return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
         }
@@ -135,19 +145,6 @@ internal sealed partial class CallerAuthenticator
             : person.OrganizationId is { } organization
                 ? new UsageScope(false, OrganizationId: organization)
                 : new UsageScope(false, OwnerId: person.UserId));
-    }
-
-    /// <summary><c>x-api-key</c> first (Anthropic's header), else a bearer token.</summary>
-    internal static string? CredentialOf(HttpRequest request)
-    {
-        var apiKey = request.Headers["x-api-key"].ToString();
-        if (!string.IsNullOrWhiteSpace(apiKey))
-        {
-            return apiKey.Trim();
-        }
-
-        var authorization = request.Headers.Authorization.ToString();
-        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>The projection, null when the credential is unknown; throws when neither Redis nor TokenService answers.</summary>
