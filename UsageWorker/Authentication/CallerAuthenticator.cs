@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.UsageWorker.Model;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -28,8 +29,11 @@ internal readonly record struct CallerAuthentication(UsageScope? Scope, int Stat
 /// configured issuer is validated instead: an admin sees everything, a viewer or member their organization's usage (their
 /// own, when the token names no organization).
 /// </summary>
-internal sealed partial class CallerAuthenticator
+internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticator
 {
+    private static readonly CallerRefusal MissingRefusal =
+        CallerRefusal.Unauthenticated("No credential: send it in the x-api-key header or as Authorization: Bearer.");
+
     /// <summary>Longer than any credential the system issues or accepts; refused without any lookup.</summary>
     private const int MaxCredentialLength = 512;
 
@@ -79,12 +83,32 @@ internal sealed partial class CallerAuthenticator
 
         if (credential is null)
         {
-            return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
+            return CallerAuthentication.Denied(MissingRefusal.Status, MissingRefusal.ErrorType, MissingRefusal.Message);
         }
 
+        return await AuthenticateCredentialAsync(request.HttpContext, credential, ct).ConfigureAwait(false);
+    }
+
+    CallerRefusal ICallerCredentialAuthenticator.Missing => MissingRefusal;
+
+    /// <summary>The caller scheme's step: the scope is left in <c>HttpContext.Features</c> for the usage API's handlers.</summary>
+    async ValueTask<CallerAuthenticationOutcome> ICallerCredentialAuthenticator.AuthenticateAsync(HttpContext context, string credential, CancellationToken ct)
+    {
+        var result = await AuthenticateCredentialAsync(context, credential, ct).ConfigureAwait(false);
+        if (result.Scope is not { } scope)
+        {
+            return CallerAuthenticationOutcome.Refused(new CallerRefusal(result.Status, result.ErrorType, result.Message));
+        }
+
+        context.Features.Set(scope);
+        return CallerAuthenticationOutcome.Success();
+    }
+
+    private async Task<CallerAuthentication> AuthenticateCredentialAsync(HttpContext context, string credential, CancellationToken ct)
+    {
         if (JwtShape.IsJwt(credential))
         {
-            return await AuthenticateJwtAsync(request.HttpContext, credential, ct).ConfigureAwait(false);
+            return await AuthenticateJwtAsync(context, credential, ct).ConfigureAwait(false);
         }
 
         if (credential.Length > MaxCredentialLength)
