@@ -21,8 +21,6 @@ public sealed class CallerAuthenticationHandler(
 {
     public const string Name = "caller";
 
-    public const string MissingMessage = "A credential is required: send it as the x-api-key header or as Authorization: Bearer <credential>.";
-
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var refusal = CallerCredentialHeaders.ReadString(Request.Headers, out var credential) switch
