@@ -15,7 +15,27 @@ public static class AdminAuthorization
 {
     public const string Policy = "admin";
 
+    /// <summary><c>POST /v1/tokens</c>: any active credential, or a JWT whose role is member or admin.</summary>
+    public const string MintPolicy = "tokens:mint";
+
     public static void Require(AuthorizationPolicyBuilder policy) => policy.RequireAssertion(Allows);
+
+    public static void RequireMint(AuthorizationPolicyBuilder policy) => policy.RequireAssertion(context =>
+    {
+        if (context.Resource is not HttpContext http || http.Features.Get<AuthenticatedCaller>() is not { } caller)
+        {
+            return false;
+        }
+
+        if (caller.Person is { } person && !person.HasRole(IdentityRoles.Member))
+        {
+            http.Features.Set(CallerRefusal.Forbidden(
+                $"Minting agent tokens needs the member or admin role; {person.Hint} has the {person.Role} role."));
+            return false;
+        }
+
+        return true;
+    });
 
     private static bool Allows(AuthorizationHandlerContext context)
     {

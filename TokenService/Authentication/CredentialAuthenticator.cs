@@ -124,7 +124,11 @@ public sealed class CredentialAuthenticator(
 }
 
 /// <summary>The caller the caller scheme authenticated (a feature of the request; a class, as features must be).</summary>
-public sealed record AuthenticatedCaller(Credential Credential, JwtCaller? Person);
+public sealed record AuthenticatedCaller(Credential Credential, JwtCaller? Person)
+{
+    public static AuthenticatedCaller Of(HttpContext context) =>
+        context.Features.Get<AuthenticatedCaller>() ?? throw new InvalidOperationException("The route's policy did not run the caller scheme.");
+}
 
 public readonly record struct AuthenticationResult(Credential? Credential, ApiError? Error, JwtCaller? Person = null)
 {

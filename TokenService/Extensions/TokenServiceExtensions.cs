@@ -51,6 +51,7 @@ public static class TokenServiceExtensions
         services.AddSingleton<ICallerErrorWriter, ApiErrorWriter>();
         services.AddCallerScheme();
         services.AddCallerPolicy(AdminAuthorization.Policy, AdminAuthorization.Require);
+        services.AddCallerPolicy(AdminAuthorization.MintPolicy, AdminAuthorization.RequireMint);
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddAccounts();
