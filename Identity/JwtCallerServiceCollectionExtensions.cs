@@ -158,20 +158,9 @@ public static class JwtCallerServiceCollectionExtensions
         };
     }
 
-    /// <summary>The JWT a request carries: <c>Authorization: Bearer</c>, else <c>x-api-key</c>.</summary>
-    public static string? TokenOf(Microsoft.AspNetCore.Http.HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization;
-        if (authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            var token = value["Bearer ".Length..].Trim();
-            if (JwtShape.IsJwt(token))
-            {
-                return token;
-            }
-        }
-
-        var apiKey = request.Headers["x-api-key"];
-        return apiKey.Count == 1 && apiKey[0] is { } key && JwtShape.IsJwt(key.Trim()) ? key.Trim() : null;
-    }
+    /// <summary>The JWT a request carries, by the shared header rule (<see cref="CallerCredentialHeaders"/>); null for anything else.</summary>
+    public static string? TokenOf(Microsoft.AspNetCore.Http.HttpRequest request) =>
+        CallerCredentialHeaders.Read(request.Headers, out ReadOnlySpan<char> credential) == CallerCredentialPresence.Present && JwtShape.IsJwt(credential)
+            ? credential.ToString()
+            : null;
 }

@@ -12,17 +12,20 @@ internal enum CredentialPresence
 
     /// <summary>Shaped like a JWT (see <see cref="JwtShape"/>): validated against the configured issuers, not looked up.</summary>
     Jwt,
+
+    /// <summary><c>x-api-key</c> and <c>Authorization: Bearer</c> carry different values (<see cref="CallerCredentialHeaders"/>).</summary>
+    Conflicting,
 }
 
 /// <summary>
-/// Takes the caller's credential from <c>x-api-key</c> or <c>Authorization: Bearer</c>. Claude Code's
-/// <c>apiKeyHelper</c> sends both; the first well-formed one wins. No I/O: a malformed value is rejected here.
-/// Well-formed means a gateway credential (prefix and checksum) or a key matching a configured external pattern; a value
-/// shaped like a JWT is told apart here too, by its shape alone (<see cref="CredentialPresence.Jwt"/>).
+/// Takes the caller's credential by the rule every service shares (<see cref="CallerCredentialHeaders"/>: <c>x-api-key</c>
+/// or <c>Authorization: Bearer</c>, both only with the same value), then classifies it without I/O: a malformed value is
+/// rejected here. Well-formed means a gateway credential (prefix and checksum) or a key matching a configured external
+/// pattern; a value shaped like a JWT is told apart here too, by its shape alone (<see cref="CredentialPresence.Jwt"/>).
 /// </summary>
 internal static class CredentialHeaders
 {
-    public const string ApiKey = "x-api-key";
+    public const string ApiKey = CallerCredentialHeaders.ApiKey;
 
     public static CredentialPresence Read(IHeaderDictionary headers, out ReadOnlySpan<char> credential, out CredentialKind kind) =>
         Read(headers, [], out credential, out kind);
@@ -30,51 +33,31 @@ internal static class CredentialHeaders
     public static CredentialPresence Read(
         IHeaderDictionary headers, IReadOnlyList<ExternalKeyPattern> externalPatterns, out ReadOnlySpan<char> credential, out CredentialKind kind)
     {
-        credential = default;
         kind = default;
-        var presence = CredentialPresence.Missing;
-
-        var apiKey = headers[ApiKey];
-        if (apiKey.Count > 0)
+        switch (CallerCredentialHeaders.Read(headers, out credential))
         {
-            presence = CredentialPresence.Malformed;
-            var value = apiKey.Count == 1 ? apiKey[0].AsSpan().Trim() : default;
-            if (IsWellFormed(value, externalPatterns, out kind))
-            {
-                credential = value;
-                return CredentialPresence.WellFormed;
-            }
-
-            if (JwtShape.IsJwt(value))
-            {
-                credential = value;
-                return CredentialPresence.Jwt;
-            }
+            case CallerCredentialPresence.Missing:
+                return CredentialPresence.Missing;
+            case CallerCredentialPresence.Conflicting:
+                credential = default;
+                return CredentialPresence.Conflicting;
+            case CallerCredentialPresence.Unreadable:
+                credential = default;
+                return CredentialPresence.Malformed;
         }
 
-        var authorization = headers[HeaderNames.Authorization];
-        if (authorization.Count > 0)
+        if (IsWellFormed(credential, externalPatterns, out kind))
         {
-            presence = CredentialPresence.Malformed;
-            var value = authorization.Count == 1 ? authorization[0].AsSpan().Trim() : default;
-            if (value.Length > 7 && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            {
-                var token = value[7..].TrimStart();
-                if (IsWellFormed(token, externalPatterns, out kind))
-                {
-                    credential = token;
-                    return CredentialPresence.WellFormed;
-                }
-
-                if (JwtShape.IsJwt(token))
-                {
-                    credential = token;
-                    return CredentialPresence.Jwt;
-                }
-            }
+            return CredentialPresence.WellFormed;
         }
 
-        return presence;
+        if (JwtShape.IsJwt(credential))
+        {
+            return CredentialPresence.Jwt;
+        }
+
+        credential = default;
+        return CredentialPresence.Malformed;
     }
 
     /// <summary>

@@ -18,7 +18,8 @@ internal readonly record struct CallerAuthentication(CredentialProjection? Crede
 }
 
 /// <summary>
-/// Hot-path steps 1–4 for data-plane routes: take the credential from the headers, reject a malformed one without
+/// Hot-path steps 1–4 for data-plane routes: take the credential from the headers (the rule every service shares,
+/// <see cref="CallerCredentialHeaders"/>), reject a malformed one without
 /// I/O, resolve it (cache → Redis → TokenService), and check expiry, kind and the route allowlist. A JWT goes to
 /// <see cref="JwtCallerValidator"/> instead (no lookup; validated results are cached briefly there) and becomes a
 /// <see cref="CredentialKind.User"/> credential of the person, with the limits of <c>Identity:UserLimits</c>.
@@ -35,6 +36,9 @@ internal sealed class CallerAuthenticator(
 
     private static readonly CallerAuthentication Invalid = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
         "invalid x-api-key");
+
+    private static readonly CallerAuthentication Conflicting = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
+        CallerCredentialHeaders.ConflictingMessage);
 
     private static readonly CallerAuthentication Expired = CallerAuthentication.Failure(401, AnthropicErrors.Authentication,
         "The credential has expired.");
@@ -80,6 +84,8 @@ internal sealed class CallerAuthenticator(
                 return ValueTask.FromResult(Missing);
             case CredentialPresence.Malformed:
                 return ValueTask.FromResult(Invalid);
+            case CredentialPresence.Conflicting:
+                return ValueTask.FromResult(Conflicting);
             case CredentialPresence.Jwt:
                 return AuthenticateJwtAsync(credential.ToString(), admin, context.RequestAborted);
             default:

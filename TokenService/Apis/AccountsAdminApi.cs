@@ -27,7 +27,7 @@ public static class AccountsAdminApi
 {
     public static IEndpointRouteBuilder MapAccountsAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").AddEndpointFilter<AdminAuthorizationFilter>();
+        var admin = app.MapGroup("/admin").RequireAuthorization(AdminAuthorization.Policy);
         admin.MapGet("/users", ListUsers);
         admin.MapGet("/users/{id}", GetUser);
         admin.MapPatch("/users/{id}", UpdateUser);

@@ -31,7 +31,7 @@ public static class AdminApi
 {
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/admin").AddEndpointFilter<AdminAuthorizationFilter>();
+        var admin = app.MapGroup("/admin").RequireAuthorization(AdminAuthorization.Policy);
         admin.MapPost("/credentials", CreateCredential);
         admin.MapGet("/credentials", ListCredentials);
         admin.MapGet("/credentials/{id}", GetCredential);

@@ -26,13 +26,13 @@ public static class ClaudeAccountsApi
 {
     public static IEndpointRouteBuilder MapClaudeAccountsApi(this IEndpointRouteBuilder app)
     {
-        var claude = app.MapGroup("/api/claude").AddEndpointFilter<AdminAuthorizationFilter>();
+        var claude = app.MapGroup("/api/claude").RequireAuthorization(AdminAuthorization.Policy);
         claude.MapGet("/connect", Connect);
         claude.MapPost("/callback", Callback);
         claude.MapGet("/status", Status);
         claude.MapDelete("/disconnect", Disconnect);
 
-        var admin = app.MapGroup("/admin/upstream-accounts").AddEndpointFilter<AdminAuthorizationFilter>();
+        var admin = app.MapGroup("/admin/upstream-accounts").RequireAuthorization(AdminAuthorization.Policy);
         admin.MapPut("/{id}/assignments", Assign);
         admin.MapDelete("/assignments", Unassign);
 

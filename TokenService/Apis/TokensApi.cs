@@ -19,24 +19,14 @@ public static partial class TokensApi
 {
     public static IEndpointRouteBuilder MapTokensApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/tokens", CreateToken);
+        app.MapPost("/v1/tokens", CreateToken).RequireAuthorization(AdminAuthorization.MintPolicy);
         return app;
     }
 
     public static async Task<Results<Ok<TokenResponse>, ApiError>> CreateToken(
         JsonBody<CreateTokenRequest> body, [AsParameters] TokensApiServices services, HttpContext http)
     {
-        var authentication = await services.Authenticator.AuthenticateAsync(http);
-        if (!authentication.TryGet(out var parent, out var authenticationError))
-        {
-            return authenticationError;
-        }
-
-        if (authentication.Person is { } person && !person.HasRole(IdentityRoles.Member))
-        {
-            return ApiError.Permission($"Minting agent tokens needs the member or admin role; {person.Hint} has the {person.Role} role.");
-        }
-
+        var parent = AuthenticatedCaller.Of(http).Credential;
         if (!body.TryGetValue(out var request, out var bodyError))
         {
             return bodyError;
@@ -162,7 +152,6 @@ public static partial class TokensApi
 }
 
 public sealed record TokensApiServices(
-    CredentialAuthenticator Authenticator,
     CredentialStore Store,
     IOptions<TokenOptions> Options,
     TokenServiceMetrics Metrics,

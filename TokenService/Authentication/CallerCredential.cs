@@ -1,4 +1,5 @@
 using System.Net;
+using LlmGateway.Identity;
 using LlmGateway.TokenService.Apis;
 
 namespace LlmGateway.TokenService.Authentication;
@@ -7,42 +8,26 @@ namespace LlmGateway.TokenService.Authentication;
 public static class CallerCredential
 {
     /// <summary>
-    /// The credential from <c>x-api-key</c> or <c>Authorization: Bearer</c> (Anthropic and OpenAI clients send one or the
-    /// other). Two different values are refused rather than guessing which one the caller meant.
+    /// The credential by the rule every service shares (<see cref="CallerCredentialHeaders"/>): <c>x-api-key</c> or
+    /// <c>Authorization: Bearer</c>; two different values, a repeated header or another scheme are refused.
     /// </summary>
     public static bool TryRead(HttpRequest request, out string secret, out ApiError? error)
     {
-        secret = "";
-        error = null;
-        var apiKey = Single(request.Headers["x-api-key"]);
-        string? bearer = null;
-        if (Single(request.Headers.Authorization) is { } authorization)
+        error = CallerCredentialHeaders.ReadString(request.Headers, out var value) switch
         {
-            if (!authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            {
-                error = ApiError.Authentication("The Authorization header must be \"Bearer <credential>\".");
-                return false;
-            }
-
-            bearer = authorization["Bearer ".Length..].Trim();
-        }
-
-        if (apiKey is { Length: > 0 } && bearer is { Length: > 0 } && !string.Equals(apiKey, bearer, StringComparison.Ordinal))
-        {
-            error = ApiError.Authentication("x-api-key and Authorization carry different credentials; send one.");
-            return false;
-        }
-
-        var value = apiKey is { Length: > 0 } ? apiKey : bearer;
-        if (string.IsNullOrEmpty(value))
-        {
-            error = ApiError.Authentication("A credential is required: send it as the x-api-key header or as Authorization: Bearer <credential>.");
-            return false;
-        }
-
-        secret = value.Trim();
-        return true;
+            CallerCredentialPresence.Present => null,
+            CallerCredentialPresence.Conflicting => ApiError.Authentication(CallerCredentialHeaders.ConflictingMessage),
+            CallerCredentialPresence.Unreadable => ApiError.Authentication(UnreadableMessage(request.Headers)),
+            _ => ApiError.Authentication("A credential is required: send it as the x-api-key header or as Authorization: Bearer <credential>."),
+        };
+        secret = value ?? "";
+        return error is null;
     }
+
+    private static string UnreadableMessage(IHeaderDictionary headers) =>
+        headers.Authorization.Count == 1 && !headers.Authorization.ToString().TrimStart().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? "The Authorization header must be \"Bearer <credential>\"."
+            : CallerCredentialHeaders.UnreadableMessage;
 
     /// <summary>
     /// The client's address: the last <c>X-Forwarded-For</c> entry (the one the Gateway, TokenService's only public
@@ -62,6 +47,4 @@ public static class CallerCredential
 
         return context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
     }
-
-    private static string? Single(Microsoft.Extensions.Primitives.StringValues values) => values.Count == 0 ? null : values[^1];
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Infrastructure;
 using LlmGateway.TokenService.Model;
@@ -22,8 +23,11 @@ public sealed class CredentialAuthenticator(
     IOptions<ExternalKeyOptions> externalKeys,
     JwtCallerValidator jwt,
     IOptions<IdentityOptions> identity,
-    TimeProvider time)
+    TimeProvider time) : ICallerCredentialAuthenticator
 {
+    private static readonly CallerRefusal MissingRefusal =
+        CallerRefusal.Unauthenticated("A credential is required: send it as the x-api-key header or as Authorization: Bearer <credential>.");
+
     private readonly DateTimeOffset started = time.GetUtcNow();
     private readonly CredentialLimits userLimits = identity.Value.UserLimits.ToLimits();
 
@@ -34,6 +38,26 @@ public sealed class CredentialAuthenticator(
             return new(null, error);
         }
 
+        return await AuthenticateSecretAsync(context, secret);
+    }
+
+    CallerRefusal ICallerCredentialAuthenticator.Missing => MissingRefusal;
+
+    /// <summary>The caller scheme's step: the outcome is left in <c>HttpContext.Features</c> for policies and handlers.</summary>
+    async ValueTask<CallerAuthenticationOutcome> ICallerCredentialAuthenticator.AuthenticateAsync(HttpContext context, string credential, CancellationToken cancellationToken)
+    {
+        var result = await AuthenticateSecretAsync(context, credential);
+        if (!result.TryGet(out var caller, out var error))
+        {
+            return CallerAuthenticationOutcome.Refused(new CallerRefusal(error.StatusCode, error.Type, error.Message, error.RetryAfter));
+        }
+
+        context.Features.Set(new AuthenticatedCaller(caller, result.Person));
+        return CallerAuthenticationOutcome.Success();
+    }
+
+    private async Task<AuthenticationResult> AuthenticateSecretAsync(HttpContext context, string secret)
+    {
         if (JwtShape.IsJwt(secret))
         {
             return await AuthenticateJwtAsync(context, secret);
@@ -97,6 +121,13 @@ public sealed class CredentialAuthenticator(
         };
         return new(credential, null, person);
     }
+}
+
+/// <summary>The caller the caller scheme authenticated (a feature of the request; a class, as features must be).</summary>
+public sealed record AuthenticatedCaller(Credential Credential, JwtCaller? Person)
+{
+    public static AuthenticatedCaller Of(HttpContext context) =>
+        context.Features.Get<AuthenticatedCaller>() ?? throw new InvalidOperationException("The route's policy did not run the caller scheme.");
 }
 
 public readonly record struct AuthenticationResult(Credential? Credential, ApiError? Error, JwtCaller? Person = null)

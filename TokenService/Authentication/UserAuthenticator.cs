@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using LlmGateway.Identity;
 using LlmGateway.TokenService.Accounts;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Infrastructure;
@@ -7,7 +8,8 @@ using LlmGateway.TokenService.Model;
 namespace LlmGateway.TokenService.Authentication;
 
 /// <summary>
-/// The signed-in account of a self-service request: <c>Authorization: Bearer &lt;JWT&gt;</c> from <c>/api/auth/login</c>,
+/// The signed-in account of a self-service request: the JWT from <c>/api/auth/login</c>, read by the shared header rule
+/// (<see cref="CallerCredentialHeaders"/>; <c>Authorization: Bearer</c> in practice),
 /// validated with this service's own keys, then the account read from PostgreSQL so that a role change or a disabled
 /// account takes effect at once (not when the token expires).
 /// </summary>
@@ -15,13 +17,13 @@ public sealed class UserAuthenticator(UserTokens tokens, CredentialStore store)
 {
     public async Task<SignedInResult> AuthenticateAsync(HttpContext context)
     {
-        if (context.Request.Headers.Authorization.LastOrDefault() is not { } authorization
-            || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (!CallerCredential.TryRead(context.Request, out var token, out var headerError))
         {
-            return new(null, ApiError.Authentication("Sign in first: send Authorization: Bearer <token> with the token from POST /api/auth/login."));
+            return new(null, CallerCredentialHeaders.Read(context.Request.Headers, out _) == CallerCredentialPresence.Missing
+                ? ApiError.Authentication("Sign in first: send Authorization: Bearer <token> with the token from POST /api/auth/login.")
+                : headerError);
         }
 
-        var token = authorization["Bearer ".Length..].Trim();
         if (!UserTokens.LooksLikeJwt(token))
         {
             return new(null, ApiError.Authentication(

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.ServiceDefaults.HealthChecks;
 using LlmGateway.ServiceDefaults.Requests;
@@ -46,6 +47,11 @@ public static class TokenServiceExtensions
         services.AddSingleton<CredentialReprojection>();
         services.AddSingleton<CredentialAuthenticator>();
         services.AddJwtCallers(builder.Configuration);
+        services.AddSingleton<ICallerCredentialAuthenticator>(provider => provider.GetRequiredService<CredentialAuthenticator>());
+        services.AddSingleton<ICallerErrorWriter, ApiErrorWriter>();
+        services.AddCallerScheme();
+        services.AddCallerPolicy(AdminAuthorization.Policy, AdminAuthorization.Require);
+        services.AddCallerPolicy(AdminAuthorization.MintPolicy, AdminAuthorization.RequireMint);
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddAccounts();
@@ -93,6 +99,10 @@ public static class TokenServiceExtensions
         });
         app.UseStatusCodePages(context => ApiError.ForStatus(context.HttpContext.Response.StatusCode, context.HttpContext.Request).ExecuteAsync(context.HttpContext));
         app.UseRateLimiter();
+        // Here rather than first (where WebApplication would put them): a challenge's error body then carries the request
+        // id, and a failure while authenticating (PostgreSQL down) is answered by the handlers above.
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 

@@ -26,23 +26,23 @@ public static class UsageApi
     /// <summary>Most rows a JSON usage report returns; larger reports need a narrower query or <c>format=csv</c>.</summary>
     public const int MaxJsonRows = 10_000;
 
+    /// <summary>Any authenticated caller: what they see is their <see cref="UsageScope"/>.</summary>
+    public const string ReadPolicy = "usage:read";
+
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/admin");
         admin.MapGet("/usage", GetUsageAsync);
         admin.MapGet("/usage/export", ExportUsageAsync);
         admin.MapGet("/stats", GetStatsAsync);
+        admin.RequireAuthorization(ReadPolicy);
         return app;
     }
 
     internal static async Task<Results<Ok<UsageReport>, CsvResult, JsonHttpResult<ApiError>>> GetUsageAsync(
         [AsParameters] UsageApiServices services, HttpContext context, CancellationToken ct)
     {
-        var caller = await services.Authenticator.AuthenticateAsync(context.Request, ct);
-        if (caller.Scope is not { } scope)
-        {
-            return ApiError.Result(context, caller.Status, caller.ErrorType, caller.Message);
-        }
+        var scope = UsageScope.Of(context);
 
         if (!UsageQueryParser.TryParseUsage(context.Request.Query, services.Time.GetUtcNow(), out var query, out var error))
         {
@@ -105,11 +105,7 @@ public static class UsageApi
     internal static async Task<Results<CsvResult, JsonHttpResult<ApiError>>> ExportUsageAsync(
         [AsParameters] UsageApiServices services, HttpContext context, CancellationToken ct)
     {
-        var caller = await services.Authenticator.AuthenticateAsync(context.Request, ct);
-        if (caller.Scope is not { } scope)
-        {
-            return ApiError.Result(context, caller.Status, caller.ErrorType, caller.Message);
-        }
+        var scope = UsageScope.Of(context);
 
         if (!UsageQueryParser.TryParseExport(context.Request.Query, services.Time.GetUtcNow(), out var query, out var error))
         {
@@ -130,11 +126,7 @@ public static class UsageApi
     internal static async Task<Results<Ok<StatsReport>, JsonHttpResult<ApiError>>> GetStatsAsync(
         [AsParameters] UsageApiServices services, HttpContext context, CancellationToken ct)
     {
-        var caller = await services.Authenticator.AuthenticateAsync(context.Request, ct);
-        if (caller.Scope is not { } scope)
-        {
-            return ApiError.Result(context, caller.Status, caller.ErrorType, caller.Message);
-        }
+        var scope = UsageScope.Of(context);
 
         if (!UsageQueryParser.TryParseStats(context.Request.Query, services.Time.GetUtcNow(), out var query, out var error))
         {
@@ -156,4 +148,4 @@ public static class UsageApi
 }
 
 /// <summary>What the usage API's handlers need.</summary>
-internal sealed record UsageApiServices(CallerAuthenticator Authenticator, UsageQueries Queries, TimeProvider Time);
+internal sealed record UsageApiServices(UsageQueries Queries, TimeProvider Time);

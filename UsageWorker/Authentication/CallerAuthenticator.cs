@@ -6,6 +6,7 @@ using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.UsageWorker.Model;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -21,15 +22,18 @@ internal readonly record struct CallerAuthentication(UsageScope? Scope, int Stat
 }
 
 /// <summary>
-/// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (from
-/// <c>x-api-key</c> or <c>Authorization: Bearer</c>) is hashed; the bootstrap admin key from configuration is compared
+/// Authenticates callers of the usage API the way the Gateway does, without PostgreSQL: the credential (by the
+/// header rule every service shares, <see cref="CallerCredentialHeaders"/>) is hashed; the bootstrap admin key from configuration is compared
 /// by hash in constant time; otherwise the projection is read from Redis (<see cref="RedisKeys.Credential"/>) and, when
 /// Redis misses or is down, from TokenService's introspection (<c>POST /internal/introspect {"hash"}</c>). A JWT of a
 /// configured issuer is validated instead: an admin sees everything, a viewer or member their organization's usage (their
 /// own, when the token names no organization).
 /// </summary>
-internal sealed partial class CallerAuthenticator
+internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticator
 {
+    private static readonly CallerRefusal MissingRefusal =
+        CallerRefusal.Unauthenticated("No credential: send it in the x-api-key header or as Authorization: Bearer.");
+
     /// <summary>Longer than any credential the system issues or accepts; refused without any lookup.</summary>
     private const int MaxCredentialLength = 512;
 
@@ -66,15 +70,45 @@ internal sealed partial class CallerAuthenticator
 
     public async Task<CallerAuthentication> AuthenticateAsync(HttpRequest request, CancellationToken ct)
     {
-        var credential = CredentialOf(request);
-        if (string.IsNullOrEmpty(credential))
+        var presence = CallerCredentialHeaders.ReadString(request.Headers, out var credential);
+        if (presence == CallerCredentialPresence.Conflicting)
         {
-            return CallerAuthentication.Denied(401, "authentication_error", "No credential: send it in the x-api-key header or as Authorization: Bearer.");
+            return CallerAuthentication.Denied(401, "authentication_error", CallerCredentialHeaders.ConflictingMessage);
         }
 
+        if (presence == CallerCredentialPresence.Unreadable)
+        {
+            return CallerAuthentication.Denied(401, "authentication_error", CallerCredentialHeaders.UnreadableMessage);
+        }
+
+        if (credential is null)
+        {
+            return CallerAuthentication.Denied(MissingRefusal.Status, MissingRefusal.ErrorType, MissingRefusal.Message);
+        }
+
+        return await AuthenticateCredentialAsync(request.HttpContext, credential, ct).ConfigureAwait(false);
+    }
+
+    CallerRefusal ICallerCredentialAuthenticator.Missing => MissingRefusal;
+
+    /// <summary>The caller scheme's step: the scope is left in <c>HttpContext.Features</c> for the usage API's handlers.</summary>
+    async ValueTask<CallerAuthenticationOutcome> ICallerCredentialAuthenticator.AuthenticateAsync(HttpContext context, string credential, CancellationToken ct)
+    {
+        var result = await AuthenticateCredentialAsync(context, credential, ct).ConfigureAwait(false);
+        if (result.Scope is not { } scope)
+        {
+            return CallerAuthenticationOutcome.Refused(new CallerRefusal(result.Status, result.ErrorType, result.Message));
+        }
+
+        context.Features.Set(scope);
+        return CallerAuthenticationOutcome.Success();
+    }
+
+    private async Task<CallerAuthentication> AuthenticateCredentialAsync(HttpContext context, string credential, CancellationToken ct)
+    {
         if (JwtShape.IsJwt(credential))
         {
-            return await AuthenticateJwtAsync(request.HttpContext, credential, ct).ConfigureAwait(false);
+            return await AuthenticateJwtAsync(context, credential, ct).ConfigureAwait(false);
         }
 
         if (credential.Length > MaxCredentialLength)
@@ -135,19 +169,6 @@ internal sealed partial class CallerAuthenticator
             : person.OrganizationId is { } organization
                 ? new UsageScope(false, OrganizationId: organization)
                 : new UsageScope(false, OwnerId: person.UserId));
-    }
-
-    /// <summary><c>x-api-key</c> first (Anthropic's header), else a bearer token.</summary>
-    internal static string? CredentialOf(HttpRequest request)
-    {
-        var apiKey = request.Headers["x-api-key"].ToString();
-        if (!string.IsNullOrWhiteSpace(apiKey))
-        {
-            return apiKey.Trim();
-        }
-
-        var authorization = request.Headers.Authorization.ToString();
-        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : null;
     }
 
     /// <summary>The projection, null when the credential is unknown; throws when neither Redis nor TokenService answers.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Pricing;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.ServiceDefaults.Data;
 using LlmGateway.ServiceDefaults.Requests;
 using LlmGateway.UsageWorker.Apis;
@@ -54,6 +55,10 @@ internal static class UsageWorkerExtensions
             client.Timeout = TimeSpan.FromSeconds(10);
             client.DefaultRequestHeaders.Add(InternalApi.HeaderName, provider.GetRequiredService<IConfiguration>()[InternalApi.ConfigurationKey] ?? "");
         });
+        services.AddTransient<ICallerCredentialAuthenticator>(provider => provider.GetRequiredService<CallerAuthenticator>());
+        services.AddSingleton<ICallerErrorWriter, ApiErrorWriter>();
+        services.AddCallerScheme();
+        services.AddCallerPolicy(UsageApi.ReadPolicy);
 
         services.ConfigureHttpJsonOptions(json =>
         {
@@ -78,6 +83,10 @@ internal static class UsageWorkerExtensions
             await result.ExecuteAsync(context);
         }));
         app.UseStatusCodePages(context => ApiError.ForStatus(context.HttpContext, context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
+        // Here rather than first (where WebApplication would put them): a challenge's error body then carries the request
+        // id, and a failure while authenticating is answered by the handler above.
+        app.UseAuthentication();
+        app.UseAuthorization();
         return app;
     }
 }

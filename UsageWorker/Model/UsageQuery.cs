@@ -45,6 +45,10 @@ internal sealed record UsageFilter(
 internal sealed record UsageScope(bool IsAdmin, string? DeviceId = null, string? CredentialId = null, string? OrganizationId = null, string? OwnerId = null)
 {
     public static UsageScope Admin { get; } = new(true);
+
+    /// <summary>The scope the caller scheme authenticated (the usage API's routes require it by policy).</summary>
+    public static UsageScope Of(HttpContext context) =>
+        context.Features.Get<UsageScope>() ?? throw new InvalidOperationException("The usage API's routes require the caller policy.");
 }
 
 /// <summary><c>GET /admin/usage</c>: rollups over [From, To), bucketed and grouped.</summary>

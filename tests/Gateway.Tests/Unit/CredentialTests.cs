@@ -44,10 +44,14 @@ public class CredentialTests
         Assert.Equal(CredentialPresence.WellFormed, CredentialHeaders.Read(bearer, out var fromBearer, out _));
         Assert.Equal(secret, fromBearer.ToString());
 
-        // apiKeyHelper sends both; a malformed x-api-key does not hide a good bearer token.
-        var both = new HeaderDictionary { ["x-api-key"] = "sk-ant-something", ["Authorization"] = "bearer " + secret };
+        // apiKeyHelper sends both, with the same value.
+        var both = new HeaderDictionary { ["x-api-key"] = secret, ["Authorization"] = "bearer " + secret };
         Assert.Equal(CredentialPresence.WellFormed, CredentialHeaders.Read(both, out var fromBoth, out _));
         Assert.Equal(secret, fromBoth.ToString());
+
+        // Two different values are refused, whichever looks well-formed: the gateway does not guess who is calling.
+        var different = new HeaderDictionary { ["x-api-key"] = "sk-ant-something", ["Authorization"] = "bearer " + secret };
+        Assert.Equal(CredentialPresence.Conflicting, CredentialHeaders.Read(different, out _, out _));
     }
 
     [Fact]

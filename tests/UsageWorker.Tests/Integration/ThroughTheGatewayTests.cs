@@ -10,15 +10,11 @@ using Npgsql;
 namespace LlmGateway.UsageWorker.Tests.Integration;
 
 /// <summary>The whole path: official SDK → Gateway → simulator, usage event → Redis stream → UsageWorker → PostgreSQL.</summary>
-public sealed class ThroughTheGatewayTests : IAsyncLifetime
+[Collection(GatewayAppCollection.Name)]
+public sealed class ThroughTheGatewayTests(GatewayAppFixture fixture)
 {
     private const string Model = "claude-sonnet-4-5-20250929";
-    private TestApp _app = null!;
-
-    public async Task InitializeAsync() =>
-        _app = await TestAppBuilder.Create().WithResources("gateway", "usageworker").StartAsync();
-
-    public async Task DisposeAsync() => await _app.DisposeAsync();
+    private readonly TestApp _app = fixture.App;
 
     [Fact]
     public async Task N_requests_through_the_gateway_become_exactly_N_priced_rows_and_the_usage_api_agrees()
