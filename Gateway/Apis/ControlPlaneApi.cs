@@ -1,4 +1,3 @@
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Admission;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;

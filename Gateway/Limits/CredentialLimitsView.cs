@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Credentials;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;

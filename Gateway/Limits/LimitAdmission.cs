@@ -2,7 +2,6 @@ using LlmGateway.Contracts.Pricing;
 using System.Diagnostics;
 using System.Globalization;
 using LlmGateway.Gateway.Admission;
-using LlmGateway.Gateway.Errors;
 using Microsoft.Extensions.Options;
 using ContractUsage = LlmGateway.Contracts.Pricing.TokenUsage;
 

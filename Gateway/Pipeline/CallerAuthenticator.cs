@@ -1,7 +1,6 @@
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Configuration;
-using LlmGateway.Gateway.Errors;
 using LlmGateway.Identity;
 using Microsoft.Extensions.Options;
 
