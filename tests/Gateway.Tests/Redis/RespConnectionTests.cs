@@ -168,6 +168,14 @@ public sealed class RespConnectionTests : IAsyncLifetime
         await _redis.StartAsync();
         await WaitUntilAnsweringAsync(connection);
 
+        // A command queued behind the reconnect's handshake can be answered (on the receive loop) a moment before the
+        // connecting task marks the link connected: wait for that, briefly.
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!connection.IsConnected && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+
         Assert.True(connection.IsConnected);
     }
 
