@@ -72,7 +72,8 @@ internal sealed class LimitPlan
     /// <summary>When the request was admitted (the gateway's clock): its spend is settled into this day's and month's counters.</summary>
     public required DateTimeOffset At { get; init; }
 
-    public bool ChecksBudget => Metered && Subjects.Any(s => s.HasBudget);
+    /// <summary>A metered plan is checked against every limited subject (<see cref="LimitProfile.Limited"/>), so this is the profile's own flag.</summary>
+    public bool ChecksBudget => Metered && Profile.HasBudget;
 
     public bool ChecksRates => Subjects.Any(s => s.RequestsPerMinute > 0 || s.MaxConcurrent > 0 || (Metered && s.TokensPerMinute > 0));
 

@@ -285,8 +285,6 @@ internal sealed class QuotaLeasePool(IOptions<LimitOptions> options, TimeProvide
 
     public int Count => _leases.Count;
 
-    public IEnumerable<SubjectLease> Leases => _leases.Values;
-
     /// <summary>
     /// Admits <paramref name="plan"/> from the leases of all its subjects, or takes nothing. On success
     /// <paramref name="leases"/> holds each subject's lease and <paramref name="result"/> the rate-limit view for the headers.
