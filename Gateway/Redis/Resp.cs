@@ -50,6 +50,11 @@ internal static class Resp
         {
             WriteBulk(output, ReadOnlySpan<byte>.Empty);
         }
+        else if (value.Box() is string text)
+        {
+            // Encoded straight into the output: the implicit conversion to byte[] allocates a copy per argument.
+            WriteBulk(output, text);
+        }
         else
         {
             WriteBulk(output, (byte[])value!);

@@ -43,6 +43,45 @@ internal abstract class ScriptRunner
     public abstract Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values);
 
     /// <summary>
+    /// The most arguments one grouped call (below) should carry. Here it builds an argument array, 32 bytes a
+    /// <see cref="RedisValue"/>: 2,048 keep it below the large-object heap (85,000 bytes), whose allocations make every
+    /// collection a full one.
+    /// </summary>
+    public virtual int MaxGroupArguments => 2048;
+
+    /// <summary>
+    /// Runs <paramref name="script"/> with ARGV made of <paramref name="groups"/>[<paramref name="start"/>..<paramref name="end"/>)
+    /// back to back, each group as its length followed by its strings (the usage stream's batch format).
+    /// </summary>
+    public virtual Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, IReadOnlyList<string[]> groups, int start, int end)
+    {
+        var values = new RedisValue[GroupArgumentCount(groups, start, end)];
+        var next = 0;
+        for (var i = start; i < end; i++)
+        {
+            var group = groups[i];
+            values[next++] = group.Length;
+            foreach (var value in group)
+            {
+                values[next++] = value;
+            }
+        }
+
+        return EvaluateAsync(script, keys, values);
+    }
+
+    protected static int GroupArgumentCount(IReadOnlyList<string[]> groups, int start, int end)
+    {
+        var count = 0;
+        for (var i = start; i < end; i++)
+        {
+            count += 1 + groups[i].Length;
+        }
+
+        return count;
+    }
+
+    /// <summary>
     /// The pipelined <see cref="RespConnection"/> for a plain single-endpoint Redis (what the AppHost, Aspire and most
     /// deployments give); StackExchange.Redis for what it does not speak (TLS, Sentinel, several endpoints, a proxy).
     /// </summary>
@@ -85,9 +124,19 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 
     public override bool IsConnected => Connection.IsConnected;
 
-    public override async Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
+    public override Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values) =>
+        EvaluateAsync(new Invocation(script, keys, values, null, 0, 0));
+
+    /// <summary>No argument array here (see the grouped <see cref="EvaluateAsync(RedisScript, RedisKey[], IReadOnlyList{string[]}, int, int)"/>).</summary>
+    public override int MaxGroupArguments => int.MaxValue;
+
+    /// <summary>Writes the strings straight into the command buffer: no argument array, no per-string byte copy.</summary>
+    public override Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, IReadOnlyList<string[]> groups, int start, int end) =>
+        EvaluateAsync(new Invocation(script, keys, [], groups, start, end));
+
+    private async Task<RespReply> EvaluateAsync(Invocation call)
     {
-        var call = new Invocation(script, keys, values);
+        var script = call.Script;
         var reply = await Connection.ExecuteAsync(call, script.SendSource ? WriteBySource : WriteBySha).ConfigureAwait(false);
         if (reply.IsError && !script.SendSource && reply.AsString()!.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
@@ -103,7 +152,8 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
 
     private static void Write(IBufferWriter<byte> output, Invocation call, bool bySha)
     {
-        Resp.WriteArrayHeader(output, 3 + call.Keys.Length + call.Values.Length);
+        var groupArguments = call.Groups is { } counted ? GroupArgumentCount(counted, call.Start, call.End) : 0;
+        Resp.WriteArrayHeader(output, 3 + call.Keys.Length + call.Values.Length + groupArguments);
         Resp.WriteBulk(output, bySha ? "EVALSHA"u8 : "EVAL"u8);
         Resp.WriteBulk(output, bySha ? call.Script.Sha1Hex : call.Script.SourceBytes);
         Resp.WriteBulk(output, call.Keys.Length);
@@ -116,9 +166,24 @@ internal sealed class RespScriptRunner(RespConnection connection) : ScriptRunner
         {
             Resp.WriteBulk(output, value);
         }
+
+        if (call.Groups is { } groups)
+        {
+            for (var i = call.Start; i < call.End; i++)
+            {
+                var group = groups[i];
+                Resp.WriteBulk(output, group.Length);
+                foreach (var text in group)
+                {
+                    Resp.WriteBulk(output, text);
+                }
+            }
+        }
     }
 
-    private readonly record struct Invocation(RedisScript Script, RedisKey[] Keys, RedisValue[] Values);
+    /// <summary>A script call: its arguments are <see cref="Values"/>, then <see cref="Groups"/>[Start..End) when set.</summary>
+    private readonly record struct Invocation(
+        RedisScript Script, RedisKey[] Keys, RedisValue[] Values, IReadOnlyList<string[]>? Groups, int Start, int End);
 }
 
 /// <summary>Scripts over StackExchange.Redis (TLS, Sentinel and other set-ups <see cref="RespConnection"/> does not speak).</summary>

@@ -10,6 +10,7 @@ using LlmGateway.Benchmarks;
 //   dotnet run -c Release --project bench/Benchmarks -- --serve   (start the app, print targets, wait: for wrk, perf)
 //   dotnet run -c Release --project bench/Benchmarks -- --redis-client stackexchange   (the hot path on StackExchange.Redis)
 //   dotnet run -c Release --project bench/Benchmarks -- --no-leases   (every admission its own Redis call: Limits:Leases:Enabled=false)
+//   dotnet run -c Release --project bench/Benchmarks -- --serve --perf-map   (the gateway writes /tmp/perf-PID.map: `perf record` names its JIT frames)
 var quick = args.Contains("--quick");
 var outputIndex = Array.IndexOf(args, "--output");
 var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
@@ -31,6 +32,12 @@ Console.WriteLine($"Quota leases: {(leases ? "on" : "off")}");
 if (!leases)
 {
     builder = builder.WithEnvironment("gateway", "Limits__Leases__Enabled", "false");
+}
+
+if (args.Contains("--perf-map"))
+{
+    builder = builder.WithEnvironment("gateway", "DOTNET_PerfMapEnabled", "1")
+        .WithEnvironment("gateway", "DOTNET_EnableWriteXorExecute", "0");
 }
 
 await using var app = await builder.StartAsync();

@@ -98,6 +98,46 @@ public sealed class UsageStreamWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Where_a_runner_builds_argument_arrays_each_stays_below_the_large_object_heap()
+    {
+        // StackExchange.Redis takes RedisValue[] (32 bytes each): an array of 85,000 bytes or more lands on the
+        // large-object heap, and allocating there on every flush made every collection of the gateway a full one.
+        var runner = new ArrayRecordingRunner();
+        var writer = new UsageStreamWriter(runner, Options.Create(new UsageOptions { WriteTimeout = TimeSpan.FromSeconds(30) }));
+        var entries = Enumerable.Range(1, 300)
+            .Select(n => new[] { "request_id", "req_" + n }.Concat(Enumerable.Range(1, 21).SelectMany(f => new[] { "f" + f, "v" + f })).ToArray())
+            .ToList();
+
+        Assert.Equal(300, await writer.WriteAsync(entries));
+
+        Assert.True(runner.Arrays.Count > 1);
+        Assert.All(runner.Arrays, length => Assert.True(length * System.Runtime.CompilerServices.Unsafe.SizeOf<RedisValue>() < 85_000, $"{length} arguments"));
+        Assert.Equal(entries.Sum(e => 1 + e.Length), runner.Arrays.Sum());
+    }
+
+    /// <summary>A runner on the default grouped call (an argument array per command), answering as the script would.</summary>
+    private sealed class ArrayRecordingRunner : ScriptRunner
+    {
+        public List<int> Arrays { get; } = [];
+
+        public override bool IsAvailable => true;
+
+        public override bool IsConnected => true;
+
+        public override Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
+        {
+            Arrays.Add(values.Length);
+            var entries = 0;
+            for (var i = 0; i < values.Length; i += 1 + (int)values[i])
+            {
+                entries++;
+            }
+
+            return Task.FromResult(RespReply.Integer(entries));
+        }
+    }
+
+    [Fact]
     public async Task Without_Redis_nothing_counts_as_written()
     {
         var writer = CreateWriter();
