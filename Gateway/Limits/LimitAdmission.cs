@@ -160,7 +160,7 @@ internal sealed partial class LimitAdmission(
 
         if (ticket.Store == TicketStore.Lease)
         {
-            await SettleLeasedAsync(ticket, tokenDelta, cost).ConfigureAwait(false);
+            SettleLeased(ticket, tokenDelta, cost);
             return;
         }
 
@@ -191,7 +191,7 @@ internal sealed partial class LimitAdmission(
     /// memory; Redis hears of it only when it cost money (moved from each budget lease into the spend counters) or used
     /// more tokens than it was charged for.
     /// </summary>
-    private async Task SettleLeasedAsync(LimitTicket ticket, long tokenDelta, long cost)
+    private void SettleLeased(LimitTicket ticket, long tokenDelta, long cost)
     {
         var plan = ticket.Plan;
         var subjects = plan.Subjects;
@@ -212,8 +212,24 @@ internal sealed partial class LimitAdmission(
         }
 
         var (spendKeys, spendExpiry) = SpendKeys.For(plan.Profile, plan.At);
-        await SendSettlementAsync(ticket.RequestId, cost, spendKeys, spendExpiry,
-            RedisLimitStore.LeaseEntry(quota.InstanceId, false, bases, ticket.Window, overflow, entries, cost, spendKeys, spendExpiry)).ConfigureAwait(false);
+        // Not awaited: the slot and the unused reservation are back in the leases already and the cost was reserved
+        // from the budget lease, so nothing the caller does next waits on Redis (awaiting it held the connection's next
+        // request for a round trip). The entry is queued in the batcher before this returns, so it reaches Redis ahead of
+        // any later give-back; a failure keeps the spend for replay as before.
+        _ = SendInBackgroundAsync(ticket.RequestId, cost, spendKeys, spendExpiry,
+            RedisLimitStore.LeaseEntry(quota.InstanceId, false, bases, ticket.Window, overflow, entries, cost, spendKeys, spendExpiry));
+    }
+
+    private async Task SendInBackgroundAsync(string requestId, long cost, string[] spendKeys, long[] spendExpiry, Settlement entry)
+    {
+        try
+        {
+            await SendSettlementAsync(requestId, cost, spendKeys, spendExpiry, entry).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogSettleFailed(logger, requestId, ex);
+        }
     }
 
     private async Task SendSettlementAsync(string requestId, long cost, string[] spendKeys, long[] spendExpiry, Settlement entry)

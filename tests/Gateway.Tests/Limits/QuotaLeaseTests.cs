@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Contracts.Pricing;
@@ -95,8 +96,16 @@ public sealed class QuotaLeaseTests(LimitRedisFixture fixture) : IClassFixture<L
         Assert.Equal(TicketStore.Redis, stores[0]);
         Assert.True(stores.Count(s => s == TicketStore.Lease) >= 290, $"{stores.Count(s => s == TicketStore.Lease)} of 300 from the lease");
 
-        // Every cost reached the spend counter; giving the lease back leaves exactly what was used counted.
-        Assert.Equal(costs, await instance.Harness.LongAsync(Contracts.RedisKeys.BudgetSpent("cred", credential.Id, "total")));
+        // Every cost reaches the spend counter: a leased request's cost is sent with the next settlement batch, not
+        // awaited by the request (its reservation already held that money in the budget lease).
+        var spent = Contracts.RedisKeys.BudgetSpent("cred", credential.Id, "total");
+        for (var wait = Stopwatch.StartNew(); await instance.Harness.LongAsync(spent) != costs && wait.Elapsed < TimeSpan.FromSeconds(5);)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(costs, await instance.Harness.LongAsync(spent));
+        // Giving the lease back leaves exactly what was used counted.
         await instance.Maintenance.ReturnQuotaAsync(all: true);
         // Only the totals are left, at zero.
         Assert.All(await LeaseHashAsync(credential), e => Assert.StartsWith("#", e.Name.ToString(), StringComparison.Ordinal));
