@@ -120,8 +120,7 @@ internal sealed partial class PassthroughPipeline(
                     await sharedResources.RecordAsync(sharedKind!, id, credential);
                 }
                 upstream = result.Upstream?.Name;
-                errorType = result.Failure != ForwardingFailure.None ? ForwardingFailures.Tag(result.Failure)
-                    : status >= 400 ? AnthropicErrors.TypeForStatus(status) : null;
+                errorType = ForwardingFailures.RecordedErrorType(result.Failure, status);
             }
             finally
             {

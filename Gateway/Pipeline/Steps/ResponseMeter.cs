@@ -64,11 +64,6 @@ internal sealed class ResponseMeter(ModelNameTable modelNames)
             exchange.Estimated = false;
         }
 
-        exchange.ErrorType = result.Failure switch
-        {
-            ForwardingFailure.None => upstreamErrorType ?? (exchange.Status >= 400 ? AnthropicErrors.TypeForStatus(exchange.Status) : null),
-            ForwardingFailure.ResponseBodyUpstream => upstreamErrorType ?? ForwardingFailures.Tag(result.Failure),
-            _ => ForwardingFailures.Tag(result.Failure),
-        };
+        exchange.ErrorType = ForwardingFailures.RecordedErrorType(result.Failure, exchange.Status, upstreamErrorType);
     }
 }
