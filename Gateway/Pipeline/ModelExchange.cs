@@ -38,7 +38,7 @@ internal sealed class ModelExchange(string requestId, ModelRoute route, Credenti
     public string? Upstream { get; set; }
     public string? ResponseModel { get; set; }
     public string? StopReason { get; set; }
-    public TokenUsage Usage;
+    public ResponseUsage Usage;
     public bool Estimated { get; set; }
     public int Attempts { get; set; }
     public long SendStarted { get; set; }
