@@ -34,7 +34,7 @@ internal sealed class ControlPlaneForwarder(
     public const string TokenServiceClient = "controlplane-tokenservice";
     public const string UsageWorkerClient = "controlplane-usageworker";
 
-    /// <summary>How failure messages name the service behind (<see cref="ForwardingFailures.Describe"/>).</summary>
+    /// <summary>How failure messages name the service behind (<see cref="ForwardingFailures.Report"/>).</summary>
     private const string ControlPlaneApi = "The control-plane service";
 
     private readonly int _maxBodyBytes = gatewayOptions.Value.MaxRequestBodyBytes;

@@ -95,7 +95,7 @@ internal static partial class ForwardingFailures
     };
 
     /// <summary>What the client is told; before the response started as an error body, after it as an error frame.</summary>
-    public static FailureReport Describe(ForwardingFailure failure, string api = UpstreamApi) => failure switch
+    private static FailureReport Describe(ForwardingFailure failure, string api) => failure switch
     {
         ForwardingFailure.RequestBody => new(400, AnthropicErrors.InvalidRequest, "The request body could not be read.", LogLevel.Information, Tag(failure)),
         ForwardingFailure.UpstreamUnreachable => new(502, AnthropicErrors.Api, api + " could not be reached.", LogLevel.Warning, Tag(failure)),
