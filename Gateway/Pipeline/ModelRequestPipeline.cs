@@ -17,8 +17,8 @@ namespace LlmGateway.Gateway.Pipeline;
 /// Every outcome after authentication, success or not, produces exactly one usage event.
 /// </summary>
 /// <remarks>
-/// The steps are singletons and the request's state lives in one <see cref="ModelExchange"/>; the awaits stay here, so
-/// a request costs one async state machine, not one per step.
+/// The steps are singletons and the request's state lives in one <see cref="ModelExchange"/>; their I/O is awaited
+/// here (the recorder's aside), so the steps add no async state machine of their own to a request.
 /// </remarks>
 internal sealed partial class ModelRequestPipeline(
     CallerAuthenticator authenticator,
