@@ -18,7 +18,7 @@ namespace LlmGateway.Gateway.Pipeline;
 /// </summary>
 /// <remarks>
 /// The steps are singletons and the request's state lives in one <see cref="ModelExchange"/>; their I/O is awaited
-/// here (the recorder's aside), so the steps add no async state machine of their own to a request.
+/// here (but for the recorder and an upstream OAuth account's token), so the steps add no async state machine to a request.
 /// </remarks>
 internal sealed partial class ModelRequestPipeline(
     CallerAuthenticator authenticator,
