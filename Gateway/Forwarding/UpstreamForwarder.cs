@@ -322,9 +322,10 @@ internal sealed partial class UpstreamForwarder(
     /// <summary>Ends a response that started but could not be completed; the status line is already sent.</summary>
     private async Task<ForwardResult> EndFailedResponseAsync(HttpContext context, ForwardRequest request, ForwardResult result, CancellationToken clientToken)
     {
+        var clientGone = result.Failure == ForwardingFailure.ResponseBodyClient;
         var report = ForwardingFailures.Report(logger, result.Failure, request.RequestId, Target(result.Upstream), result.Attempts, result.Error,
-            result.Error is null ? "stream ended before message_stop" : null);
-        if (result.Failure == ForwardingFailure.ResponseBodyClient)
+            result.Error is null && !clientGone ? "stream ended before message_stop" : null);
+        if (clientGone)
         {
             return result;
         }
