@@ -60,4 +60,4 @@ internal readonly record struct AdmissionDecision(
 internal abstract class AdmissionTicket;
 
 /// <summary>How an admitted request ended: the final usage (estimated when the stream did not complete) and its status.</summary>
-internal readonly record struct AdmissionOutcome(TokenUsage Usage, bool Estimated, int Status, string? ErrorType, string? Upstream = null);
+internal readonly record struct AdmissionOutcome(ResponseUsage Usage, bool Estimated, int Status, string? ErrorType, string? Upstream = null);

@@ -36,7 +36,7 @@ internal sealed class UnmeteredAdmission(IRequestAdmission? admission = null)
 
     public ValueTask SettleAsync(Admitted admitted, int status, string? errorType) =>
         admission is not null && admitted.Ticket is { } ticket
-            ? admission.SettleAsync(ticket, new AdmissionOutcome(default(TokenUsage), Estimated: false, status, errorType))
+            ? admission.SettleAsync(ticket, new AdmissionOutcome(default(ResponseUsage), Estimated: false, status, errorType))
             : ValueTask.CompletedTask;
 
     /// <summary>A refusal as every route answers it: the limit headers, <c>retry-after</c> and the error.</summary>

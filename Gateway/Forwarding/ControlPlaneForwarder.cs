@@ -23,7 +23,7 @@ internal enum ControlPlaneService
 /// named client's handler (service discovery included); <see cref="ControlPlaneTransformer"/> applies the gateway's
 /// header policy. These calls are not idempotent, so they are never retried.
 /// </summary>
-internal sealed partial class ControlPlaneForwarder(
+internal sealed class ControlPlaneForwarder(
     IHttpForwarder forwarder,
     IHttpMessageHandlerFactory handlers,
     IHttpClientFactory clients,
@@ -33,6 +33,9 @@ internal sealed partial class ControlPlaneForwarder(
 {
     public const string TokenServiceClient = "controlplane-tokenservice";
     public const string UsageWorkerClient = "controlplane-usageworker";
+
+    /// <summary>How failure messages name the service behind (<see cref="ForwardingFailures.Report"/>).</summary>
+    private const string ControlPlaneApi = "The control-plane service";
 
     private readonly int _maxBodyBytes = gatewayOptions.Value.MaxRequestBodyBytes;
     private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = controlPlaneOptions.Value.Timeout };
@@ -64,42 +67,37 @@ internal sealed partial class ControlPlaneForwarder(
         }
 
         var exception = context.GetForwarderErrorFeature()?.Exception;
-        if (context.RequestAborted.IsCancellationRequested || error is ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled)
+        var failure = Classify(error, exception);
+        if (context.RequestAborted.IsCancellationRequested || failure == ForwardingFailure.RequestCanceled)
         {
             return;
         }
 
-        LogFailed(logger, requestId, service.ToString(), request.Path.Value ?? "/", error.ToString(), exception?.Message ?? "");
-        if (context.Response.HasStarted)
+        var report = ForwardingFailures.Report(logger, failure, requestId, service + " " + (request.Path.Value ?? "/"), 1, exception,
+            exception?.Message ?? error.ToString(), ControlPlaneApi);
+        // Once the response started, YARP has aborted it: the client sees it cut.
+        if (!context.Response.HasStarted)
         {
-            return; // YARP has aborted the response: the client sees it cut
-        }
-
-        // The caller's own body failing (too large, broken framing) is the caller's error, not the service's.
-        var badBody = RequestBodyReader.FindBadRequest(exception);
-        if (badBody is { StatusCode: 413 })
-        {
-            await TooLargeAsync(context, requestId);
-        }
-        else if (badBody is not null || error is ForwarderError.RequestBodyClient)
-        {
-            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
-        }
-        else if (error is ForwarderError.RequestTimedOut)
-        {
-            await AnthropicErrors.WriteAsync(context, 504, AnthropicErrors.Timeout, "The control-plane service did not answer in time.", requestId);
-        }
-        else
-        {
-            await AnthropicErrors.WriteAsync(context, 502, AnthropicErrors.Api, "The control-plane service could not be reached.", requestId);
+            await AnthropicErrors.WriteAsync(context, report.Status, report.ErrorType, report.Message, requestId);
         }
     }
 
+    /// <summary>YARP's error, in the gateway's failure kinds. The caller's own body failing is the caller's error, not the service's.</summary>
+    private static ForwardingFailure Classify(ForwarderError error, Exception? exception) => error switch
+    {
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled => ForwardingFailure.RequestCanceled,
+        _ when RequestBodyReader.FindBadRequest(exception) is not null => ForwardingFailure.RequestBody,
+        ForwarderError.RequestBodyClient => ForwardingFailure.RequestBody,
+        ForwarderError.RequestTimedOut => ForwardingFailure.UpstreamTimeout,
+        ForwarderError.ResponseBodyClient or ForwarderError.UpgradeResponseClient => ForwardingFailure.ResponseBodyClient,
+        // The client is still there (checked first): the activity timeout ended the copy.
+        ForwarderError.ResponseBodyCanceled or ForwarderError.UpgradeResponseCanceled => ForwardingFailure.ResponseBodyStalled,
+        ForwarderError.ResponseBodyDestination or ForwarderError.UpgradeResponseDestination => ForwardingFailure.ResponseBodyUpstream,
+        _ => ForwardingFailure.UpstreamUnreachable,
+    };
+
     private Task TooLargeAsync(HttpContext context, string requestId) =>
         AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
-
-    [LoggerMessage(1711, LogLevel.Warning, "{RequestId}: forwarding {Path} to {Service} failed ({Error}): {Reason}")]
-    private static partial void LogFailed(ILogger logger, string requestId, string service, string path, string error, string reason);
 
     /// <summary>
     /// The gateway's header policy on YARP's exchange: <see cref="HeaderPolicy.CopyToControlPlane"/> on the way in (with a

@@ -37,3 +37,6 @@ internal readonly record struct ForwardResult(
     long HeadersReceived,
     long FirstByteWritten,
     Exception? Error);
+
+/// <summary>What <see cref="UpstreamForwarder.FetchAsync"/> got: the upstream's answer, or the failure that left none.</summary>
+internal readonly record struct UpstreamFetch(ForwardingFailure Failure, int StatusCode, string? ContentType, byte[]? Body);

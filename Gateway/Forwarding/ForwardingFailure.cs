@@ -1,3 +1,5 @@
+using LlmGateway.Gateway.Requests;
+
 
 namespace LlmGateway.Gateway.Forwarding;
 
@@ -43,25 +45,74 @@ internal enum ForwardingFailure
     ResponseBodyStalled,
 }
 
-internal static class ForwardingFailures
+/// <summary>What one failure kind means: the answer to the client, the log level and the <c>error.type</c> tag.</summary>
+internal readonly record struct FailureReport(int Status, string ErrorType, string Message, LogLevel Level, string Tag);
+
+/// <summary>
+/// The one place a <see cref="ForwardingFailure"/> is turned into the client's status and error, the log line, and the
+/// error type that usage events and metrics record; every outbound call (model, pass-through, control plane, model
+/// list) reports through <see cref="Report"/>.
+/// </summary>
+internal static partial class ForwardingFailures
 {
     /// <summary>Status recorded for a request the client abandoned (there is no response to send).</summary>
     public const int ClientClosedRequest = 499;
 
-    /// <summary>What the client is told when the failure happens before the response started.</summary>
-    public static (int Status, string ErrorType, string Message) Describe(ForwardingFailure failure) => failure switch
+    /// <summary>How the messages name the model provider; the control plane names its service instead.</summary>
+    public const string UpstreamApi = "The upstream API";
+
+    /// <summary>
+    /// Logs the failure of the call <paramref name="requestId"/> made to <paramref name="target"/> and says what the
+    /// client is told. A caller's body refused for its size (<paramref name="error"/>) is a 413, not a 400.
+    /// </summary>
+    public static FailureReport Report(
+        ILogger logger, ForwardingFailure failure, string requestId, string target, int attempts, Exception? error, string? reason = null,
+        string api = UpstreamApi)
     {
-        ForwardingFailure.RequestBody => (400, AnthropicErrors.InvalidRequest, "The request body could not be read."),
-        ForwardingFailure.UpstreamUnreachable => (502, AnthropicErrors.Api, "The upstream API could not be reached."),
-        ForwardingFailure.UpstreamTimeout => (504, AnthropicErrors.Timeout, "The upstream API did not answer in time."),
-        ForwardingFailure.UpstreamRejectedCredential => (502, AnthropicErrors.Api,
-            "The upstream API refused this gateway's provider credential; the gateway operator must fix its upstream key. Your own key was accepted."),
-        ForwardingFailure.NoHealthyUpstream => (503, AnthropicErrors.Overloaded, "No upstream is available for this model: every circuit breaker is open. Retry after the time in retry-after."),
-        ForwardingFailure.NoUpstreamForModel => (404, AnthropicErrors.NotFound, "No upstream serves this model."),
-        ForwardingFailure.ResponseBodyUpstream => (502, AnthropicErrors.Api, "The upstream API ended the response before it was complete."),
-        ForwardingFailure.ResponseBodyStalled => (504, AnthropicErrors.Timeout,
-            "The upstream API stopped sending in the middle of the response; the gateway ended it after its activity timeout."),
-        _ => (ClientClosedRequest, AnthropicErrors.Api, "The client closed the request."),
+        var report = Describe(failure, api);
+        if (failure == ForwardingFailure.RequestBody && RequestBodyReader.FindBadRequest(error) is { StatusCode: 413 })
+        {
+            report = report with { Status = 413, ErrorType = AnthropicErrors.RequestTooLarge, Message = "The request body is larger than the gateway accepts." };
+        }
+
+        if (report.Level != LogLevel.None)
+        {
+            LogFailure(logger, report.Level, requestId, target, report.Tag, attempts, reason ?? error?.Message ?? "-");
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// The error type a usage event and the request metrics record: the failure's tag, else the upstream's own error type
+    /// (<paramref name="upstreamErrorType"/>, read from its answer) or the one its status stands for.
+    /// </summary>
+    public static string? RecordedErrorType(ForwardingFailure failure, int status, string? upstreamErrorType = null) => failure switch
+    {
+        ForwardingFailure.None => upstreamErrorType ?? (status >= 400 ? AnthropicErrors.TypeForStatus(status) : null),
+        ForwardingFailure.ResponseBodyUpstream => upstreamErrorType ?? Tag(failure),
+        _ => Tag(failure),
+    };
+
+    /// <summary>What the client is told; before the response started as an error body, after it as an error frame.</summary>
+    private static FailureReport Describe(ForwardingFailure failure, string api) => failure switch
+    {
+        ForwardingFailure.RequestBody => new(400, AnthropicErrors.InvalidRequest, "The request body could not be read.", LogLevel.Information, Tag(failure)),
+        ForwardingFailure.UpstreamUnreachable => new(502, AnthropicErrors.Api, api + " could not be reached.", LogLevel.Warning, Tag(failure)),
+        ForwardingFailure.UpstreamTimeout => new(504, AnthropicErrors.Timeout, api + " did not answer in time.", LogLevel.Warning, Tag(failure)),
+        // Logged as an error where it is found, with what the provider said.
+        ForwardingFailure.UpstreamRejectedCredential => new(502, AnthropicErrors.Api,
+            "The upstream API refused this gateway's provider credential; the gateway operator must fix its upstream key. Your own key was accepted.",
+            LogLevel.None, Tag(failure)),
+        ForwardingFailure.NoHealthyUpstream => new(503, AnthropicErrors.Overloaded,
+            "No upstream is available for this model: every circuit breaker is open. Retry after the time in retry-after.", LogLevel.Warning, Tag(failure)),
+        ForwardingFailure.NoUpstreamForModel => new(404, AnthropicErrors.NotFound, "No upstream serves this model.", LogLevel.Warning, Tag(failure)),
+        ForwardingFailure.ResponseBodyUpstream => new(502, AnthropicErrors.Api, api + " ended the response before it was complete.", LogLevel.Warning, Tag(failure)),
+        ForwardingFailure.ResponseBodyStalled => new(504, AnthropicErrors.Timeout,
+            api + " stopped sending in the middle of the response; the gateway ended it after its activity timeout.", LogLevel.Warning, Tag(failure)),
+        ForwardingFailure.ResponseBodyClient => new(ClientClosedRequest, AnthropicErrors.Api, "The client closed the request.", LogLevel.Information, Tag(failure)),
+        // Nobody is left to answer or to read about it.
+        _ => new(ClientClosedRequest, AnthropicErrors.Api, "The client closed the request.", LogLevel.None, Tag(failure)),
     };
 
     /// <summary>Value of the <c>error.type</c> metric tag and of the usage event's error type for gateway-side failures.</summary>
@@ -79,4 +130,7 @@ internal static class ForwardingFailures
         ForwardingFailure.ResponseBodyStalled => "upstream_stream_stalled",
         _ => "none",
     };
+
+    [LoggerMessage(EventId = 1203, Message = "{RequestId}: {Target} failed ({Failure}) after {Attempts} attempt(s): {Reason}")]
+    private static partial void LogFailure(ILogger logger, LogLevel level, string requestId, string target, string failure, int attempts, string reason);
 }

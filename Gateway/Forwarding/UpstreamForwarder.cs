@@ -9,14 +9,21 @@ using Microsoft.Extensions.Options;
 namespace LlmGateway.Gateway.Forwarding;
 
 /// <summary>
-/// Forwards one request to the model provider and its response back to the client, with a single entry point and
-/// every failure classified into a <see cref="ForwardingFailure"/>.
+/// Every call to the model provider: a caller's request (model and pass-through routes) forwarded and its response sent
+/// back (<see cref="ForwardAsync"/>), or one the gateway makes itself (<see cref="FetchAsync"/>, the model list); every
+/// failure classified into a <see cref="ForwardingFailure"/>.
 /// </summary>
 /// <remarks>
 /// Retries happen only before the first response byte, only for connection errors and 408, 409, 429, 5xx, 529,
 /// and only when the body was buffered (it can be sent again). After the response started, bytes flow to the
 /// client as they arrive; an upstream cut of an event stream ends in an Anthropic <c>event: error</c> frame, and a
 /// client that goes away cancels the upstream call at once.
+/// <para>
+/// Pass-through requests come here too rather than to YARP's <c>IHttpForwarder</c> (which the control plane uses,
+/// <see cref="ControlPlaneForwarder"/>): they need the model calls' retries before the first byte, breakers and
+/// fallback, and the response reader that records who created a batch or file, while YARP sends once to one
+/// destination. Every failure, whichever the path, is reported through <see cref="ForwardingFailures.Report"/>.
+/// </para>
 /// </remarks>
 internal sealed partial class UpstreamForwarder(
     UpstreamHttp http,
@@ -195,6 +202,39 @@ internal sealed partial class UpstreamForwarder(
         }
     }
 
+    /// <summary>
+    /// A GET the gateway makes on its own behalf (the model list) to <paramref name="endpoint"/>, with its key, read
+    /// whole. <paramref name="deadline"/> bounds the call; a failure to get any answer is reported here like a
+    /// caller's, unless <paramref name="cancellationToken"/> (the caller's) ended it, which throws.
+    /// </summary>
+    public async Task<UpstreamFetch> FetchAsync(
+        UpstreamEndpoint endpoint, string pathAndQuery, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Get, endpoint.BuildUri(pathAndQuery))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        message.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
+        if (!string.IsNullOrEmpty(endpoint.ApiKey))
+        {
+            message.Headers.TryAddWithoutValidation("x-api-key", endpoint.ApiKey);
+        }
+
+        try
+        {
+            using var response = await _invoker.SendAsync(message, deadline);
+            var body = await response.Content.ReadAsByteArrayAsync(deadline);
+            return new UpstreamFetch(ForwardingFailure.None, (int)response.StatusCode, response.Content.Headers.ContentType?.ToString(), body);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var failure = Classify(ex, cancellationToken);
+            var report = ForwardingFailures.Report(logger, failure, "-", Target(endpoint) + " " + pathAndQuery, 1, ex);
+            return new UpstreamFetch(failure, report.Status, null, null);
+        }
+    }
+
     private async Task<ForwardResult> SendResponseAsync(
         HttpContext context, ForwardRequest request, HttpResponseMessage upstream, UpstreamEndpoint endpoint, int attempts,
         long sendStarted, ActivityTimer activity, CancellationToken clientToken)
@@ -282,21 +322,20 @@ internal sealed partial class UpstreamForwarder(
     /// <summary>Ends a response that started but could not be completed; the status line is already sent.</summary>
     private async Task<ForwardResult> EndFailedResponseAsync(HttpContext context, ForwardRequest request, ForwardResult result, CancellationToken clientToken)
     {
-        if (result.Failure == ForwardingFailure.ResponseBodyClient)
+        var clientGone = result.Failure == ForwardingFailure.ResponseBodyClient;
+        var report = ForwardingFailures.Report(logger, result.Failure, request.RequestId, Target(result.Upstream), result.Attempts, result.Error,
+            result.Error is null && !clientGone ? "stream ended before message_stop" : null);
+        if (clientGone)
         {
-            LogClientGone(logger, request.RequestId, result.Upstream?.Name ?? "-");
             return result;
         }
 
-        LogUpstreamCut(logger, request.RequestId, result.Upstream?.Name ?? "-", result.Error?.Message ?? "stream ended before message_stop");
         if (result.EventStream && request.EventReader is not null && !clientToken.IsCancellationRequested)
         {
             // Never a clean-looking end: SDKs raise the error frame as an exception.
-            var (_, type, message) = ForwardingFailures.Describe(
-                result.Failure == ForwardingFailure.ResponseBodyStalled ? ForwardingFailure.ResponseBodyStalled : ForwardingFailure.ResponseBodyUpstream);
             try
             {
-                var frame = AnthropicErrors.SseErrorFrame(type, message, request.RequestId);
+                var frame = AnthropicErrors.SseErrorFrame(report.ErrorType, report.Message, request.RequestId);
                 await context.Response.Body.WriteAsync(frame, clientToken);
                 await context.Response.Body.FlushAsync(clientToken);
                 return result;
@@ -317,26 +356,12 @@ internal sealed partial class UpstreamForwarder(
         HttpContext context, ForwardRequest request, ForwardingFailure failure, UpstreamEndpoint endpoint, int attempts, long sendStarted, Exception? error)
     {
         var result = Failed(failure, endpoint, attempts, sendStarted, error);
-        switch (failure)
+        if (failure == ForwardingFailure.RequestCanceled)
         {
-            case ForwardingFailure.RequestCanceled:
-                return result;
-            case ForwardingFailure.RequestBody:
-                LogRequestBodyFailed(logger, request.RequestId, error?.Message ?? "-");
-                break;
-            case ForwardingFailure.UpstreamRejectedCredential:
-                break; // logged as an error where it was found
-            default:
-                LogUpstreamFailed(logger, request.RequestId, endpoint.Name, ForwardingFailures.Tag(failure), attempts, error?.Message ?? "-");
-                break;
+            return result;
         }
 
-        var (status, type, message) = ForwardingFailures.Describe(failure);
-        if (failure == ForwardingFailure.RequestBody && RequestBodyReader.FindBadRequest(error) is { StatusCode: 413 })
-        {
-            (status, type, message) = (413, AnthropicErrors.RequestTooLarge, "The request body is larger than the gateway accepts.");
-        }
-
+        var report = ForwardingFailures.Report(logger, failure, request.RequestId, Target(endpoint), attempts, error);
         if (!context.Response.HasStarted)
         {
             if (attempts > 1 || failure == ForwardingFailure.UpstreamRejectedCredential)
@@ -345,10 +370,10 @@ internal sealed partial class UpstreamForwarder(
                 context.Response.Headers["x-should-retry"] = "false";
             }
 
-            await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
+            await AnthropicErrors.WriteAsync(context, report.Status, report.ErrorType, report.Message, request.RequestId);
         }
 
-        return result with { StatusCode = status };
+        return result with { StatusCode = report.Status };
     }
 
     /// <summary>
@@ -359,8 +384,7 @@ internal sealed partial class UpstreamForwarder(
         HttpContext context, ForwardRequest request, Routing.RoutePlan plan, UpstreamEndpoint? previous, int attempts, long sendStarted)
     {
         var failure = plan.Targets.Count == 0 ? ForwardingFailure.NoUpstreamForModel : ForwardingFailure.NoHealthyUpstream;
-        LogNoTarget(logger, request.RequestId, ForwardingFailures.Tag(failure), attempts);
-        var (status, type, message) = ForwardingFailures.Describe(failure);
+        var report = ForwardingFailures.Report(logger, failure, request.RequestId, "no upstream target", attempts, null, "none could be tried");
         if (!context.Response.HasStarted)
         {
             if (failure == ForwardingFailure.NoHealthyUpstream)
@@ -369,11 +393,13 @@ internal sealed partial class UpstreamForwarder(
                 context.Response.Headers.RetryAfter = RetryAfter.HeaderValue(wait);
             }
 
-            await AnthropicErrors.WriteAsync(context, status, type, message, request.RequestId);
+            await AnthropicErrors.WriteAsync(context, report.Status, report.ErrorType, report.Message, request.RequestId);
         }
 
-        return Failed(failure, previous, attempts, sendStarted, null) with { StatusCode = status };
+        return Failed(failure, previous, attempts, sendStarted, null) with { StatusCode = report.Status };
     }
+
+    private static string Target(UpstreamEndpoint? endpoint) => "upstream " + (endpoint?.Name ?? "-");
 
     private static ForwardResult Failed(ForwardingFailure failure, UpstreamEndpoint? endpoint, int attempts, long sendStarted, Exception? error) =>
         new(failure, ForwardingFailures.ClientClosedRequest, endpoint, attempts, false, sendStarted, 0, 0, error);
@@ -510,21 +536,6 @@ internal sealed partial class UpstreamForwarder(
     [LoggerMessage(1202, LogLevel.Information, "{RequestId}: upstream {Upstream} failed ({Reason}); retry {Retry} in {DelayMs:F0} ms")]
     private static partial void LogRetryingError(ILogger logger, string requestId, string upstream, string reason, int retry, double delayMs);
 
-    [LoggerMessage(1203, LogLevel.Warning, "{RequestId}: upstream {Upstream} failed before responding ({Failure}) after {Attempts} attempt(s): {Reason}")]
-    private static partial void LogUpstreamFailed(ILogger logger, string requestId, string upstream, string failure, int attempts, string reason);
-
-    [LoggerMessage(1204, LogLevel.Warning, "{RequestId}: upstream {Upstream} ended the response early: {Reason}")]
-    private static partial void LogUpstreamCut(ILogger logger, string requestId, string upstream, string reason);
-
-    [LoggerMessage(1205, LogLevel.Information, "{RequestId}: client went away; upstream {Upstream} call cancelled")]
-    private static partial void LogClientGone(ILogger logger, string requestId, string upstream);
-
     [LoggerMessage(1207, LogLevel.Error, "{RequestId}: upstream {Upstream} refused the gateway's provider credential ({Status}); check its configured key: {Detail}")]
     private static partial void LogUpstreamRefusedCredential(ILogger logger, string requestId, string upstream, int status, string detail);
-
-    [LoggerMessage(1208, LogLevel.Warning, "{RequestId}: no upstream target could be tried ({Failure}) after {Attempts} attempt(s)")]
-    private static partial void LogNoTarget(ILogger logger, string requestId, string failure, int attempts);
-
-    [LoggerMessage(1206, LogLevel.Information, "{RequestId}: the request body could not be read: {Reason}")]
-    private static partial void LogRequestBodyFailed(ILogger logger, string requestId, string reason);
 }

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Globalization;
 using LlmGateway.Gateway.Admission;
 using Microsoft.Extensions.Options;
-using ContractUsage = LlmGateway.Contracts.Pricing.TokenUsage;
 
 namespace LlmGateway.Gateway.Limits;
 
@@ -151,7 +150,7 @@ internal sealed partial class LimitAdmission(
         if (plan.Metered && plan.Price is not null && usage.Reported && prices.TryGetPrice(plan.Model, outcome.Upstream, out var price))
         {
             // The price of the upstream that served it, as the UsageWorker records it (the plan reserved the dearest).
-            cost = price.CostNanoUsd(new ContractUsage(usage.InputTokens, usage.OutputTokens, usage.CacheCreationInputTokens, usage.CacheReadInputTokens));
+            cost = price.CostNanoUsd(usage.ToTokenUsage());
         }
 
         var tokenDelta = plan.Metered

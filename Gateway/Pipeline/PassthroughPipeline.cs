@@ -3,6 +3,7 @@ using LlmGateway.Gateway.Admission;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Forwarding;
+using LlmGateway.Gateway.Pipeline.Steps;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.Gateway.Streaming;
 using LlmGateway.Gateway.Usage;
@@ -119,8 +120,7 @@ internal sealed partial class PassthroughPipeline(
                     await sharedResources.RecordAsync(sharedKind!, id, credential);
                 }
                 upstream = result.Upstream?.Name;
-                errorType = result.Failure != ForwardingFailure.None ? ForwardingFailures.Tag(result.Failure)
-                    : status >= 400 ? AnthropicErrors.TypeForStatus(status) : null;
+                errorType = ForwardingFailures.RecordedErrorType(result.Failure, status);
             }
             finally
             {
@@ -196,11 +196,10 @@ internal sealed partial class PassthroughPipeline(
                     return (400, AnthropicErrors.InvalidRequest, null);
             }
 
-            if (!ModelPatterns.IsAllowed(credential.Models, model!))
+            if (ModelAuthorization.Check(credential, model!) is { } forbidden)
             {
                 body.Dispose();
-                await AnthropicErrors.WriteAsync(context, 403, AnthropicErrors.Permission, $"This credential is not allowed to use model '{model}'.", requestId);
-                return (403, AnthropicErrors.Permission, null);
+                return await RejectAsync(context, forbidden, requestId);
             }
         }
 
@@ -225,41 +224,18 @@ internal sealed partial class PassthroughPipeline(
                 return (400, AnthropicErrors.InvalidRequest, null);
             case BatchRequestModels.Verdict.Denied:
                 body.Dispose();
-                await AnthropicErrors.WriteAsync(context, 403, AnthropicErrors.Permission,
-                    $"This credential is not allowed to use model '{denied}'.", requestId);
-                return (403, AnthropicErrors.Permission, null);
+                return await RejectAsync(context, ModelAuthorization.Denied(denied!), requestId);
             default:
                 return (0, null, body);
         }
     }
 
+    private static async Task<(int Status, string? ErrorType, PooledBody? Body)> RejectAsync(HttpContext context, Rejection rejection, string requestId)
+    {
+        await AnthropicErrors.WriteAsync(context, rejection.Status, rejection.ErrorType, rejection.Message, requestId);
+        return (rejection.Status, rejection.ErrorType, null);
+    }
+
     [LoggerMessage(1451, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
     private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credential);
-}
-
-/// <summary>Usage events for requests that consume no tokens.</summary>
-internal static class UsageRecords
-{
-    public static UsageRecord WithoutTokens(
-        string requestId, TimeProvider time, TimeSpan latency, CredentialProjection credential, string route,
-        string? upstream, int status, string? errorType) =>
-        new(requestId,
-            time.GetUtcNow().ToUnixTimeMilliseconds() - (long)latency.TotalMilliseconds,
-            credential.Id,
-            CredentialKindNames.Of(credential.Kind),
-            credential.Owner.Type,
-            credential.Owner.Id,
-            credential.Owner.OrganizationId,
-            credential.AgentName,
-            credential.DeviceId,
-            Model: null,
-            upstream,
-            route.Length > 256 ? route[..256] : route,
-            status,
-            errorType,
-            0, 0, 0, 0,
-            Stream: false,
-            (long)latency.TotalMilliseconds,
-            TimeToFirstByteMs: null,
-            Estimated: false);
 }

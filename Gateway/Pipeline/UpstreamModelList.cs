@@ -13,9 +13,9 @@ internal sealed record ModelListResult(IReadOnlyList<UpstreamModel>? Models, int
 
 /// <summary>
 /// The upstream's full model list (all pages of <c>GET /v1/models</c>), cached for a minute: <c>/v1/models</c> answers
-/// from it, filtered to what each caller may use.
+/// from it, filtered to what each caller may use. The pages are fetched through <see cref="UpstreamForwarder.FetchAsync"/>.
 /// </summary>
-internal sealed partial class UpstreamModelList(UpstreamHttp http, UpstreamCatalog catalog, TimeProvider time, ILogger<UpstreamModelList> logger)
+internal sealed partial class UpstreamModelList(UpstreamForwarder forwarder, UpstreamCatalog catalog, TimeProvider time, ILogger<UpstreamModelList> logger)
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan FetchTimeout = TimeSpan.FromSeconds(20);
@@ -63,37 +63,16 @@ internal sealed partial class UpstreamModelList(UpstreamHttp http, UpstreamCatal
         for (var page = 0; page < MaxPages; page++)
         {
             var path = afterId is null ? "/v1/models?limit=1000" : "/v1/models?limit=1000&after_id=" + Uri.EscapeDataString(afterId);
-            using var request = new HttpRequestMessage(HttpMethod.Get, endpoint.BuildUri(path))
+            var fetched = await forwarder.FetchAsync(endpoint, path, timeout.Token, cancellationToken);
+            if (fetched.Body is not { } body)
             {
-                Version = HttpVersion.Version20,
-                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-            };
-            request.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
-            if (!string.IsNullOrEmpty(endpoint.ApiKey))
-            {
-                request.Headers.TryAddWithoutValidation("x-api-key", endpoint.ApiKey);
-            }
-
-            byte[] body;
-            HttpStatusCode status;
-            string? contentType;
-            try
-            {
-                using var response = await http.Invoker.SendAsync(request, timeout.Token);
-                status = response.StatusCode;
-                contentType = response.Content.Headers.ContentType?.ToString();
-                body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                LogListFailed(logger, endpoint.Name, ex.Message);
                 return new ModelListResult(null, 502, null, null);
             }
 
-            if (status != HttpStatusCode.OK)
+            if (fetched.StatusCode != (int)HttpStatusCode.OK)
             {
-                LogListFailed(logger, endpoint.Name, "status " + (int)status);
-                return new ModelListResult(null, (int)status, contentType, body);
+                LogListFailed(logger, endpoint.Name, "status " + fetched.StatusCode);
+                return new ModelListResult(null, fetched.StatusCode, fetched.ContentType, body);
             }
 
             try

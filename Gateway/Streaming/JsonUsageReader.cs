@@ -20,7 +20,7 @@ internal sealed class JsonUsageReader : IDisposable
 
     public JsonUsageReader(ModelNameTable names) => _names = names;
 
-    public TokenUsage Usage;
+    public ResponseUsage Usage;
 
     public string? ResponseModel { get; private set; }
 

@@ -34,7 +34,7 @@ internal sealed class SseUsageReader
 
     public SseUsageReader(ModelNameTable names) => _names = names;
 
-    public TokenUsage Usage;
+    public ResponseUsage Usage;
 
     /// <summary>Model named by the upstream in <c>message_start</c>.</summary>
     public string? ResponseModel { get; private set; }

@@ -142,7 +142,7 @@ public sealed class FallbackPolicyTests : IDisposable
         var budgeted = LimitHarness.Credential(new CredentialLimits { BudgetUsd = 100 });
         var admitted = await admission.AdmitAsync(Request(budgeted), CancellationToken.None);
         Assert.True(admitted.Admitted);
-        var usage = new Streaming.TokenUsage { InputTokens = 1000, OutputTokens = 100, Reported = true };
+        var usage = new Streaming.ResponseUsage { InputTokens = 1000, OutputTokens = 100, Reported = true };
         await admission.SettleAsync(admitted.Ticket!, new AdmissionOutcome(usage, false, 200, null));
 
         // total, day and month of the credential and of its owner, each holding the request's cost.

@@ -60,7 +60,7 @@ public sealed class QuotaLeaseTests(LimitRedisFixture fixture) : IClassFixture<L
 
         public ValueTask SettleAsync(LimitTicket ticket, long input, long output) =>
             Admission.SettleAsync(ticket, new AdmissionOutcome(
-                new Streaming.TokenUsage { InputTokens = input, OutputTokens = output, Reported = true }, false, 200, null, "anthropic"));
+                new Streaming.ResponseUsage { InputTokens = input, OutputTokens = output, Reported = true }, false, 200, null, "anthropic"));
     }
 
     private static long Cost(long input, long output) =>

@@ -1,11 +1,14 @@
 using System.Text.Json;
+using LlmGateway.Contracts.Pricing;
 
 namespace LlmGateway.Gateway.Streaming;
 
 /// <summary>
-/// Anthropic usage counts. They are cumulative whole-message totals: later values overwrite earlier ones, never add.
+/// The usage a response reports, as it is read: Anthropic's counts, which are cumulative whole-message totals (later
+/// values overwrite earlier ones, never add), and whether any were reported at all. <see cref="ToTokenUsage"/> gives
+/// the counts that are priced.
 /// </summary>
-internal struct TokenUsage
+internal struct ResponseUsage
 {
     public long InputTokens;
     public long OutputTokens;
@@ -14,6 +17,8 @@ internal struct TokenUsage
 
     /// <summary>True once any usage object was seen.</summary>
     public bool Reported;
+
+    public readonly TokenUsage ToTokenUsage() => new(InputTokens, OutputTokens, CacheCreationInputTokens, CacheReadInputTokens);
 
     /// <summary>Reads a <c>usage</c> object; the reader is on its <see cref="JsonTokenType.StartObject"/> and ends on its end.</summary>
     public void Read(ref Utf8JsonReader reader)
@@ -49,33 +54,5 @@ internal struct TokenUsage
                 reader.Skip();
             }
         }
-    }
-}
-
-/// <summary>Well-known <c>stop_reason</c> values as constants, so reading one allocates nothing.</summary>
-internal static class StopReasons
-{
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string[]> Arrays = new(StringComparer.Ordinal);
-
-    /// <summary>The one-element array a span's <c>gen_ai.response.finish_reasons</c> takes, shared per reason.</summary>
-    public static string[] AsArray(string reason) =>
-        Arrays.Count < 64 ? Arrays.GetOrAdd(reason, static r => [r]) : [reason];
-
-    public static string? Read(ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            reader.Skip();
-            return null;
-        }
-
-        if (reader.ValueTextEquals("end_turn"u8)) return "end_turn";
-        if (reader.ValueTextEquals("max_tokens"u8)) return "max_tokens";
-        if (reader.ValueTextEquals("tool_use"u8)) return "tool_use";
-        if (reader.ValueTextEquals("stop_sequence"u8)) return "stop_sequence";
-        if (reader.ValueTextEquals("pause_turn"u8)) return "pause_turn";
-        if (reader.ValueTextEquals("refusal"u8)) return "refusal";
-        if (reader.ValueTextEquals("model_context_window_exceeded"u8)) return "model_context_window_exceeded";
-        return reader.GetString();
     }
 }
