@@ -16,12 +16,11 @@ using Microsoft.Extensions.Options;
 namespace LlmGateway.Gateway.Pipeline;
 
 /// <summary>
-/// The hot path for model requests (<c>/v1/messages</c>, <c>/v1/messages/count_tokens</c>, <c>/v1/complete</c>):
-/// authenticate → read the body once and pick model/stream/max_tokens → authorize the model → admit → forward →
+/// The hot path for model requests (<c>/v1/messages</c>, <c>/v1/messages/count_tokens</c>, <c>/v1/complete</c>), after
+/// the caller scheme authenticated the caller (<see cref="GatewayCallerAuthenticator"/>): read the body once and pick model/stream/max_tokens → authorize the model → admit → forward →
 /// settle → one usage event. Every outcome after authentication, success or not, produces exactly one usage event.
 /// </summary>
 internal sealed partial class ModelRequestPipeline(
-    CallerAuthenticator authenticator,
     UpstreamForwarder forwarder,
     UpstreamRouter router,
     UsageEmitter usage,
@@ -43,15 +42,7 @@ internal sealed partial class ModelRequestPipeline(
         var aborted = context.RequestAborted;
         using var activity = GatewayTelemetry.Source.StartActivity(route.Operation, ActivityKind.Client);
 
-        var auth = await authenticator.AuthenticateAsync(context);
-        if (!auth.Succeeded)
-        {
-            LogUnauthenticated(logger, requestId, route.Path, auth.Status, auth.ErrorType!, CredentialHeaders.Describe(context.Request.Headers));
-            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-            return;
-        }
-
-        var exchange = new Exchange(requestId, route, auth.Credential!, started);
+        var exchange = new Exchange(requestId, route, GatewayCallerAuthenticator.CredentialOf(context), started);
         PooledBody? body = null;
         PooledBody? openAiBody = null;
         JsonUsageReader? jsonReader = null;
@@ -438,9 +429,6 @@ internal sealed partial class ModelRequestPipeline(
 
     [LoggerMessage(1402, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {CredentialId})")]
     private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credentialId);
-
-    [LoggerMessage(1404, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
-    private static partial void LogUnauthenticated(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 
     [LoggerMessage(1403, LogLevel.Information, "{RequestId} {Route} {Model} → {Status} {ErrorType} in {LatencyMs:F1} ms (credential {CredentialId})")]
     private static partial void LogFailed(ILogger logger, string requestId, string route, string model, int status, string errorType,
