@@ -21,7 +21,14 @@ public sealed class CallerAuthenticationHandler(
 {
     public const string Name = "caller";
 
-    private ICallerCredentialAuthenticator Authenticator => Context.RequestServices.GetRequiredService<ICallerCredentialAuthenticator>();
+    /// <summary>
+    /// The service's lookup: for <see cref="Name"/> the <see cref="ICallerCredentialAuthenticator"/>; a service with a
+    /// second kind of caller (TokenService's signed-in accounts) adds a scheme of its own name, whose lookup is the
+    /// service keyed by that name.
+    /// </summary>
+    private ICallerCredentialAuthenticator Authenticator => Scheme.Name == Name
+        ? Context.RequestServices.GetRequiredService<ICallerCredentialAuthenticator>()
+        : Context.RequestServices.GetRequiredKeyedService<ICallerCredentialAuthenticator>(Scheme.Name);
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
