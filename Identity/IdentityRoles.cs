@@ -11,8 +11,6 @@ public static class IdentityRoles
     public const string Member = "member";
     public const string Admin = "admin";
 
-    public static IReadOnlyList<string> All { get; } = [Viewer, Member, Admin];
-
     /// <summary>0 for an unknown role, then viewer &lt; member &lt; admin.</summary>
     public static int Rank(string? role) => role switch
     {
@@ -26,7 +24,4 @@ public static class IdentityRoles
 
     /// <summary>True when <paramref name="role"/> includes everything <paramref name="needed"/> may do.</summary>
     public static bool Includes(string? role, string needed) => Rank(role) >= Rank(needed) && Rank(needed) > 0;
-
-    /// <summary>Authorization policy names, one per role (a policy admits that role and every higher one).</summary>
-    public static string Policy(string role) => "role:" + role;
 }

@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -16,9 +15,6 @@ public static class JwtCallerServiceCollectionExtensions
     /// <summary>The client that reads issuers' metadata and JWKS (service discovery resolves <c>http://tokenservice</c>).</summary>
     public const string BackchannelClientName = "identity-metadata";
 
-    /// <summary>The claim, on a principal authenticated by a <c>jwt:*</c> scheme, that holds the effective role.</summary>
-    public const string RoleClaimType = "lgw_role";
-
     private static readonly string[] AsymmetricAlgorithms =
     [
         SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
@@ -28,8 +24,7 @@ public static class JwtCallerServiceCollectionExtensions
 
     /// <summary>
     /// JWT callers: <see cref="IdentityOptions"/> (validated at start-up), one JwtBearer scheme <c>jwt:{name}</c> per
-    /// configured issuer, authorization policies <c>role:viewer|member|admin</c> over those schemes, and
-    /// <see cref="JwtCallerValidator"/> for code that validates by hand (the gateway's hot path).
+    /// configured issuer, and <see cref="JwtCallerValidator"/>, which the services' caller scheme lookups call.
     /// </summary>
     /// <remarks>
     /// No scheme is made the default (ASP.NET Core still makes a lone scheme the default by itself; a host that
@@ -57,21 +52,6 @@ public static class JwtCallerServiceCollectionExtensions
             services.AddOptions<JwtBearerOptions>(scheme)
                 .Configure<IOptions<IdentityOptions>, IHttpClientFactory>((bearer, identity, clients) =>
                     Configure(bearer, name, identity.Value.Issuers[name], clients));
-        }
-
-        var schemes = names.Select(JwtCallerValidator.SchemeName).ToArray();
-        var authorization = services.AddAuthorizationBuilder();
-        foreach (var role in IdentityRoles.All)
-        {
-            authorization.AddPolicy(IdentityRoles.Policy(role), policy =>
-            {
-                if (schemes.Length > 0)
-                {
-                    policy.AddAuthenticationSchemes(schemes);
-                }
-
-                policy.RequireAuthenticatedUser().RequireAssertion(context => IdentityRoles.Includes(context.User.FindFirst(RoleClaimType)?.Value, role));
-            });
         }
 
         return services;
@@ -144,7 +124,6 @@ public static class JwtCallerServiceCollectionExtensions
                     var outcome = JwtCallerValidator.ToCaller(name, issuer, identity, context.SecurityToken.ValidTo);
                     if (outcome.Caller is { } caller)
                     {
-                        identity.AddClaim(new Claim(RoleClaimType, caller.Role));
                         context.HttpContext.Features.Set(caller);
                     }
                     else

@@ -1,3 +1,4 @@
+using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;
@@ -6,8 +7,9 @@ namespace LlmGateway.Gateway.Apis;
 
 /// <summary>
 /// The public Anthropic-compatible surface. Routes match on the path only; the query (e.g. <c>?beta=true</c>) is
-/// forwarded as sent. Model routes run the full hot path; every other <c>/v1/*</c> route is forwarded transparently
-/// after authentication. Handlers are plain request delegates over singleton pipelines (no per-request binding).
+/// forwarded as sent. Every <c>/v1/*</c> route is on the model API's caller policy; model routes run the full hot path,
+/// every other one is forwarded transparently. Handlers are plain request delegates over singleton pipelines (no
+/// per-request binding).
 /// </summary>
 internal static class AnthropicApi
 {
@@ -16,11 +18,13 @@ internal static class AnthropicApi
         var models = routes.ServiceProvider.GetRequiredService<ModelRequestPipeline>();
         var passthrough = routes.ServiceProvider.GetRequiredService<PassthroughPipeline>();
 
-        routes.MapPost("/v1/messages", context => models.HandleAsync(context, ModelRoute.Messages));
-        routes.MapPost("/v1/messages/count_tokens", context => models.HandleAsync(context, ModelRoute.CountTokens));
-        routes.MapPost("/v1/complete", context => models.HandleAsync(context, ModelRoute.Complete));
+        var api = routes.MapGroup("/v1");
+        api.MapPost("/messages", context => models.HandleAsync(context, ModelRoute.Messages));
+        api.MapPost("/messages/count_tokens", context => models.HandleAsync(context, ModelRoute.CountTokens));
+        api.MapPost("/complete", context => models.HandleAsync(context, ModelRoute.Complete));
+        api.Map("/{**rest}", passthrough.HandleAsync);
+        api.RequireAuthorization(CallerPolicies.ModelApi);
         routes.MapModelsApi();
-        routes.Map("/v1/{**rest}", passthrough.HandleAsync);
 
         // Claude Code probes the base URL with HEAD / before it starts.
         routes.MapMethods("/", [HttpMethods.Head, HttpMethods.Get], static context =>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Admission;
+using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Forwarding;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
@@ -23,8 +24,10 @@ internal static class ModelsApi
 
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/v1/models", ListAsync);
-        routes.MapGet("/v1/models/{**id}", GetAsync);
+        var models = routes.MapGroup("/v1/models");
+        models.MapGet("", ListAsync);
+        models.MapGet("/{**id}", GetAsync);
+        models.WithMetadata(new OpenAiShape(OpenAiModelList.Wanted)).RequireAuthorization(CallerPolicies.ModelApi);
         return routes;
     }
 
@@ -50,14 +53,7 @@ internal static class ModelsApi
 
     private static async Task ListForCallerAsync(HttpContext context, ModelsApiServices services, string requestId, long started, bool openAi)
     {
-        var auth = await services.Authenticator.AuthenticateAsync(context);
-        if (!auth.Succeeded)
-        {
-            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-            return;
-        }
-
-        var credential = auth.Credential!;
+        var credential = GatewayCallerAuthenticator.CredentialOf(context);
         await ServeAdmittedAsync(context, credential, services, requestId, started,
             () => WriteListAsync(context, credential, requestId, services, openAi));
     }
@@ -199,30 +195,24 @@ internal static class ModelsApi
         var time = services.Time;
         var started = time.GetTimestamp();
         var requestId = RequestIds.Of(context);
-        var auth = await services.Authenticator.AuthenticateAsync(context);
-        if (!auth.Succeeded)
-        {
-            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-            return;
-        }
-
-        if (!ModelPatterns.IsAllowed(auth.Credential!.Models, id))
+        var credential = GatewayCallerAuthenticator.CredentialOf(context);
+        if (!ModelPatterns.IsAllowed(credential.Models, id))
         {
             // Models the caller may not use do not exist for it, as in the list.
             await AnthropicErrors.WriteAsync(context, 404, AnthropicErrors.NotFound, $"model: {id}", requestId);
             await services.Usage.EmitAsync(UsageRecords.WithoutTokens(
-                requestId, time, time.GetElapsedTime(started), auth.Credential, "/v1/models", null, 404, AnthropicErrors.NotFound));
+                requestId, time, time.GetElapsedTime(started), credential, "/v1/models", null, 404, AnthropicErrors.NotFound));
             return;
         }
 
         if (openAi)
         {
             // OpenAI's model object from the same cached list as /v1/models (404 in OpenAI's shape).
-            await ServeAdmittedAsync(context, auth.Credential, services, requestId, started, () => WriteModelAsync(context, id, requestId, services));
+            await ServeAdmittedAsync(context, credential, services, requestId, started, () => WriteModelAsync(context, id, requestId, services));
             return;
         }
 
-        await services.Passthrough.ForwardAsync(context, auth.Credential, requestId, started);
+        await services.Passthrough.ForwardAsync(context, credential, requestId, started);
     }
 
     /// <summary>
@@ -285,7 +275,6 @@ internal static class ModelsApi
 
 /// <summary>What the models endpoints need, bound from DI.</summary>
 internal sealed record ModelsApiServices(
-    CallerAuthenticator Authenticator,
     UpstreamModelList ModelList,
     UpstreamCatalog Upstreams,
     PassthroughPipeline Passthrough,

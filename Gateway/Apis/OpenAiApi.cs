@@ -1,3 +1,4 @@
+using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Translation;
 
@@ -13,7 +14,8 @@ internal static class OpenAiApi
     public static IEndpointRouteBuilder MapOpenAiApi(this IEndpointRouteBuilder routes)
     {
         var models = routes.ServiceProvider.GetRequiredService<ModelRequestPipeline>();
-        routes.MapPost("/v1/chat/completions", async context =>
+        var api = routes.MapGroup("/v1");
+        api.MapPost("/chat/completions", async context =>
         {
             var body = OpenAiResponseBody.Install(context);
             try
@@ -25,7 +27,7 @@ internal static class OpenAiApi
                 await body.CompleteAsync();
             }
         });
-
+        api.WithMetadata(OpenAiShape.Always).RequireAuthorization(CallerPolicies.ModelApi);
         return routes;
     }
 }

@@ -46,18 +46,24 @@ internal static class CredentialHeaders
                 return CredentialPresence.Malformed;
         }
 
+        var presence = Classify(credential, externalPatterns, out kind);
+        if (presence == CredentialPresence.Malformed)
+        {
+            credential = default;
+        }
+
+        return presence;
+    }
+
+    /// <summary>What a credential already taken from the headers is: well-formed, a JWT, or malformed.</summary>
+    public static CredentialPresence Classify(ReadOnlySpan<char> credential, IReadOnlyList<ExternalKeyPattern> externalPatterns, out CredentialKind kind)
+    {
         if (IsWellFormed(credential, externalPatterns, out kind))
         {
             return CredentialPresence.WellFormed;
         }
 
-        if (JwtShape.IsJwt(credential))
-        {
-            return CredentialPresence.Jwt;
-        }
-
-        credential = default;
-        return CredentialPresence.Malformed;
+        return JwtShape.IsJwt(credential) ? CredentialPresence.Jwt : CredentialPresence.Malformed;
     }
 
     /// <summary>

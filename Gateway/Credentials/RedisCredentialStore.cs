@@ -40,7 +40,7 @@ internal sealed partial class RedisCredentialStore(
 
         try
         {
-            var projection = ProjectionJson.Read((byte[])value!);
+            var projection = CredentialProjectionJson.Read((byte[])value!);
             return projection is null ? CredentialLookup.Unavailable : CredentialLookup.Found(projection);
         }
         catch (JsonException ex)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using LlmGateway.Contracts;
+using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Configuration;
 using Microsoft.Extensions.Options;
 
@@ -43,8 +44,8 @@ internal sealed partial class TokenServiceIntrospection(
                 return CredentialLookup.Unavailable;
             }
 
-            var projection = ProjectionJson.Normalize(
-                await response.Content.ReadFromJsonAsync(GatewayJsonContext.Default.CredentialProjection, timeout.Token));
+            var projection = CredentialProjectionJson.Normalize(
+                await response.Content.ReadFromJsonAsync(CredentialProjectionJson.TypeInfo, timeout.Token));
             return projection is null ? CredentialLookup.NotFound : CredentialLookup.Found(projection);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)

@@ -14,6 +14,7 @@ using LlmGateway.Gateway.Telemetry;
 using LlmGateway.Gateway.Translation;
 using LlmGateway.Gateway.Usage;
 using LlmGateway.Identity;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -93,10 +94,15 @@ internal static class GatewayServiceExtensions
             })
             .RemoveAllResilienceHandlers();
 
-        // JWT callers (Identity:Issuers): validated by hand on the hot path (see CallerAuthenticator), so no scheme
-        // may become the default and run for every request in the authentication middleware.
+        // Callers: the shared caller scheme with the gateway's lookup, and the routes' policies. JWT callers
+        // (Identity:Issuers) are validated by that lookup (GatewayCallerAuthenticator), so no JWT scheme may become the
+        // default and run for every request in the authentication middleware.
         JwtCallerServiceCollectionExtensions.SuppressAutoDefaultScheme();
         services.AddJwtCallers(builder.Configuration);
+        services.AddSingleton<ICallerCredentialAuthenticator, GatewayCallerAuthenticator>();
+        services.AddSingleton<ICallerErrorWriter, CallerRefusalWriter>();
+        services.AddCallerScheme();
+        services.AddCallerPolicies();
 
         // Forwarding
         services.AddSingleton<ModelNameTable>();
@@ -133,7 +139,6 @@ internal static class GatewayServiceExtensions
 
         // Pipelines
         services.AddSingleton<GatewayTelemetry>();
-        services.AddSingleton<CallerAuthenticator>();
         services.AddSingleton<ChatCompletionsTranslation>();
         services.AddSingleton<ModelRequestTelemetry>();
         services.AddSingleton<ModelRequestReader>();
@@ -199,6 +204,10 @@ internal static class GatewayServiceExtensions
             ? AnthropicErrors.WriteAsync(context, StatusCodes.Status400BadRequest, AnthropicErrors.InvalidRequest,
                 $"The path '{Uri.EscapeDataString(context.Request.Path.Value ?? "")}' is not valid: it contains {problem}.", RequestIds.Of(context))
             : next(context));
+
+        // After the request id, size limits, CORS and the path check: a refusal carries the id, and a bad path is
+        // refused before any credential lookup.
+        app.UseAuthorization();
 
         app.MapGatewayHealth();
         app.MapLimitsAdminApi();

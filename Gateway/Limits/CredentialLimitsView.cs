@@ -324,7 +324,7 @@ internal sealed partial class CredentialLimitsView(
             return new Fetched(null, "", new FetchError(response.StatusCode, response.Content.Headers.ContentType?.ToString(), body));
         }
 
-        var projection = ProjectionJson.Normalize(JsonSerializer.Deserialize(body, GatewayJsonContext.Default.CredentialProjection))
+        var projection = CredentialProjectionJson.Normalize(JsonSerializer.Deserialize(body, CredentialProjectionJson.TypeInfo))
             ?? throw new JsonException("TokenService answered without a credential.");
         using var document = JsonDocument.Parse(body);
         var status = document.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString()! : "unknown";

@@ -10,7 +10,8 @@ namespace LlmGateway.Gateway.Pipeline;
 
 /// <summary>
 /// The hot path for model requests (<c>/v1/messages</c>, <c>/v1/messages/count_tokens</c>, <c>/v1/complete</c>,
-/// <c>/v1/chat/completions</c>), one step after the other: authenticate (<see cref="CallerAuthenticator"/>) → read
+/// <c>/v1/chat/completions</c>), one step after the other: authenticate (the <c>caller</c> scheme, with
+/// <see cref="GatewayCallerAuthenticator"/> as its lookup, before the handler runs) → read
 /// (<see cref="ModelRequestReader"/>) → authorize (<see cref="ModelAuthorization"/>) → admit
 /// (<see cref="ModelRequestAdmission"/>) → route (<see cref="ModelRequestRouting"/>) → forward
 /// (<see cref="UpstreamForwarder"/>) → meter (<see cref="ResponseMeter"/>) → record (<see cref="ModelRequestRecorder"/>).
@@ -20,16 +21,14 @@ namespace LlmGateway.Gateway.Pipeline;
 /// The steps are singletons and the request's state lives in one <see cref="ModelExchange"/>; their I/O is awaited
 /// here (but for the recorder and an upstream OAuth account's token), so the steps add no async state machine to a request.
 /// </remarks>
-internal sealed partial class ModelRequestPipeline(
-    CallerAuthenticator authenticator,
+internal sealed class ModelRequestPipeline(
     ModelRequestReader reader,
     ModelRequestAdmission admission,
     ModelRequestRouting routing,
     UpstreamForwarder forwarder,
     ResponseMeter meter,
     ModelRequestRecorder recorder,
-    TimeProvider time,
-    ILogger<ModelRequestPipeline> logger)
+    TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, ModelRoute route)
     {
@@ -38,15 +37,7 @@ internal sealed partial class ModelRequestPipeline(
         var aborted = context.RequestAborted;
         using var activity = ModelRequestTelemetry.Start(route);
 
-        var auth = await authenticator.AuthenticateAsync(context);
-        if (!auth.Succeeded)
-        {
-            LogUnauthenticated(logger, requestId, route.Path, auth.Status, auth.ErrorType!, CredentialHeaders.Describe(context.Request.Headers));
-            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-            return;
-        }
-
-        var exchange = new ModelExchange(requestId, route, auth.Credential!, started);
+        var exchange = new ModelExchange(requestId, route, GatewayCallerAuthenticator.CredentialOf(context), started);
         try
         {
             if (ModelRequestReader.CheckMediaType(context.Request) is { } unsupported)
@@ -112,7 +103,4 @@ internal sealed partial class ModelRequestPipeline(
         exchange.Finish(rejection.Status, rejection.ErrorType);
         return AnthropicErrors.WriteAsync(context, rejection.Status, rejection.ErrorType, rejection.Message, exchange.RequestId);
     }
-
-    [LoggerMessage(1404, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
-    private static partial void LogUnauthenticated(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 }

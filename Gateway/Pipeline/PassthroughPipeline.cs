@@ -14,37 +14,23 @@ using Microsoft.Extensions.Options;
 namespace LlmGateway.Gateway.Pipeline;
 
 /// <summary>
-/// Any other <c>/v1/*</c> route (files, batches, models by id, future endpoints): authenticated, then forwarded
+/// Any other <c>/v1/*</c> route (files, batches, models by id, future endpoints): authenticated by the caller scheme, then forwarded
 /// transparently with the real key. The body is streamed through, except for message batches, whose models are
 /// checked against the allowlist first. One usage event per request (no tokens: nothing here is metered).
 /// </summary>
-internal sealed partial class PassthroughPipeline(
-    CallerAuthenticator authenticator,
+internal sealed class PassthroughPipeline(
     UpstreamForwarder forwarder,
     UsageEmitter usage,
     UnmeteredAdmission admission,
     SharedResources sharedResources,
     ModelNameTable modelNames,
     IOptions<GatewayOptions> options,
-    TimeProvider time,
-    ILogger<PassthroughPipeline> logger)
+    TimeProvider time)
 {
     private readonly int _maxBodyBytes = options.Value.MaxRequestBodyBytes;
 
-    public async Task HandleAsync(HttpContext context)
-    {
-        var started = time.GetTimestamp();
-        var requestId = RequestIds.Of(context);
-        var auth = await authenticator.AuthenticateAsync(context);
-        if (!auth.Succeeded)
-        {
-            LogRejected(logger, requestId, context.Request.Path.Value ?? "/", auth.Status, auth.ErrorType!, CredentialHeaders.Describe(context.Request.Headers));
-            await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-            return;
-        }
-
-        await ForwardAsync(context, auth.Credential!, requestId, started);
-    }
+    public Task HandleAsync(HttpContext context) =>
+        ForwardAsync(context, GatewayCallerAuthenticator.CredentialOf(context), RequestIds.Of(context), time.GetTimestamp());
 
     /// <summary>Forwards a request whose caller is already authenticated and authorized.</summary>
     public async Task ForwardAsync(HttpContext context, CredentialProjection credential, string requestId, long started)
@@ -235,7 +221,4 @@ internal sealed partial class PassthroughPipeline(
         await AnthropicErrors.WriteAsync(context, rejection.Status, rejection.ErrorType, rejection.Message, requestId);
         return (rejection.Status, rejection.ErrorType, null);
     }
-
-    [LoggerMessage(1451, LogLevel.Information, "{RequestId} {Route} rejected with {Status} {ErrorType} (credential {Credential})")]
-    private static partial void LogRejected(ILogger logger, string requestId, string route, int status, string errorType, string credential);
 }

@@ -21,54 +21,48 @@ public sealed class CallerAuthenticationHandler(
 {
     public const string Name = "caller";
 
+    /// <summary>
+    /// The service's lookup: for <see cref="Name"/> the <see cref="ICallerCredentialAuthenticator"/>; a service with a
+    /// second kind of caller (TokenService's signed-in accounts) adds a scheme of its own name, whose lookup is the
+    /// service keyed by that name.
+    /// </summary>
+    private ICallerCredentialAuthenticator Authenticator => Scheme.Name == Name
+        ? Context.RequestServices.GetRequiredService<ICallerCredentialAuthenticator>()
+        : Context.RequestServices.GetRequiredKeyedService<ICallerCredentialAuthenticator>(Scheme.Name);
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var refusal = CallerCredentialHeaders.ReadString(Request.Headers, out var credential) switch
+        CallerAuthenticationOutcome outcome;
+        try
         {
-            CallerCredentialPresence.Conflicting => CallerRefusal.Unauthenticated(CallerCredentialHeaders.ConflictingMessage),
-            CallerCredentialPresence.Unreadable => CallerRefusal.Unauthenticated(CallerCredentialHeaders.UnreadableMessage),
-            _ => null,
-        };
-
-        if (refusal is null && credential is not null)
+            outcome = await Authenticator.AuthenticateRequestAsync(Context).ConfigureAwait(false);
+        }
+        catch (Exception ex)
         {
-            var authenticator = Context.RequestServices.GetRequiredService<ICallerCredentialAuthenticator>();
-            CallerAuthenticationOutcome outcome;
-            try
-            {
-                outcome = await authenticator.AuthenticateAsync(Context, credential, Context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // AuthenticationHandler turns an exception into a failed result; kept here and rethrown by the challenge,
-                // so a store outage still reaches the service's exception handler (a 503), not a 401.
-                Context.Features.Set(ExceptionDispatchInfo.Capture(ex));
-                return AuthenticateResult.Fail(ex);
-            }
-
-            if (outcome.Refusal is null)
-            {
-                var identity = new ClaimsIdentity(outcome.Claims, Name);
-                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Name));
-            }
-
-            refusal = outcome.Refusal;
+            // AuthenticationHandler turns an exception into a failed result; kept here and rethrown by the challenge,
+            // so a store outage still reaches the service's exception handler (a 503), not a 401.
+            Context.Features.Set(ExceptionDispatchInfo.Capture(ex));
+            return AuthenticateResult.Fail(ex);
         }
 
-        if (refusal is null)
+        if (outcome.Refusal is { } refusal)
+        {
+            Context.Features.Set(refusal);
+            return AuthenticateResult.Fail(refusal.Message);
+        }
+
+        if (outcome.Claims is not { } claims)
         {
             return AuthenticateResult.NoResult();
         }
 
-        Context.Features.Set(refusal);
-        return AuthenticateResult.Fail(refusal.Message);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, Name)), Name));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Context.Features.Get<ExceptionDispatchInfo>()?.Throw();
-        var refusal = Context.Features.Get<CallerRefusal>()
-            ?? Context.RequestServices.GetRequiredService<ICallerCredentialAuthenticator>().Missing;
+        var refusal = Context.Features.Get<CallerRefusal>() ?? Authenticator.Missing;
         return Context.RequestServices.GetRequiredService<ICallerErrorWriter>().WriteAsync(Context, refusal);
     }
 
@@ -92,9 +86,11 @@ public sealed record CallerRefusal(int Status, string ErrorType, string Message,
         new(StatusCodes.Status503ServiceUnavailable, "api_error", message, retryAfter);
 }
 
-/// <summary>The outcome of resolving a credential: the caller's claims, or why it is refused.</summary>
-public readonly record struct CallerAuthenticationOutcome(IEnumerable<Claim> Claims, CallerRefusal? Refusal)
+/// <summary>The outcome of resolving a credential: the caller's claims, or why it is refused (neither: no credential was sent).</summary>
+public readonly record struct CallerAuthenticationOutcome(IEnumerable<Claim>? Claims, CallerRefusal? Refusal)
 {
+    public static readonly CallerAuthenticationOutcome NoCredential;
+
     public static CallerAuthenticationOutcome Success(params Claim[] claims) => new(claims, null);
 
     public static CallerAuthenticationOutcome Refused(CallerRefusal refusal) => new([], refusal);
@@ -107,6 +103,22 @@ public interface ICallerCredentialAuthenticator
     CallerRefusal Missing { get; }
 
     ValueTask<CallerAuthenticationOutcome> AuthenticateAsync(HttpContext context, string credential, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The scheme's step: the credential by the shared header rule (<see cref="CallerCredentialHeaders"/>), then
+    /// <see cref="AuthenticateAsync(HttpContext, string, CancellationToken)"/>. A service whose hot path reads the
+    /// credential without copying it, or words the header rule's refusals its own way, implements this instead.
+    /// </summary>
+    ValueTask<CallerAuthenticationOutcome> AuthenticateRequestAsync(HttpContext context) =>
+        CallerCredentialHeaders.ReadString(context.Request.Headers, out var credential) switch
+        {
+            CallerCredentialPresence.Conflicting =>
+                ValueTask.FromResult(CallerAuthenticationOutcome.Refused(CallerRefusal.Unauthenticated(CallerCredentialHeaders.ConflictingMessage))),
+            CallerCredentialPresence.Unreadable =>
+                ValueTask.FromResult(CallerAuthenticationOutcome.Refused(CallerRefusal.Unauthenticated(CallerCredentialHeaders.UnreadableMessage))),
+            CallerCredentialPresence.Missing => ValueTask.FromResult(CallerAuthenticationOutcome.NoCredential),
+            _ => AuthenticateAsync(context, credential!, context.RequestAborted),
+        };
 }
 
 /// <summary>Writes a refusal in the service's (or the route's) error shape.</summary>

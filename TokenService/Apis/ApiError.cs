@@ -24,6 +24,9 @@ public sealed class ApiError : IResult, IStatusCodeHttpResult
 
     int? IStatusCodeHttpResult.StatusCode => StatusCode;
 
+    /// <summary>The same refusal for the caller scheme, which writes it back through <see cref="Authentication.ApiErrorWriter"/>.</summary>
+    public Identity.Authentication.CallerRefusal ToRefusal() => new(StatusCode, Type, Message, RetryAfter);
+
     public static ApiError InvalidRequest(string message) => new(StatusCodes.Status400BadRequest, AnthropicErrors.InvalidRequest, message);
     public static ApiError Authentication(string message) => new(StatusCodes.Status401Unauthorized, AnthropicErrors.Authentication, message);
     public static ApiError Permission(string message) => new(StatusCodes.Status403Forbidden, AnthropicErrors.Permission, message);

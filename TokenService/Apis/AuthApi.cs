@@ -32,7 +32,7 @@ public static partial class AuthApi
         var auth = app.MapGroup("/api/auth");
         auth.MapPost("/register", Register).RequireRateLimiting(SignInRateLimitPolicy);
         auth.MapPost("/login", Login).RequireRateLimiting(SignInRateLimitPolicy);
-        auth.MapGet("/me", Me);
+        auth.MapGet("/me", Me).RequireAuthorization(UserAuthenticator.Scheme);
         return app;
     }
 
@@ -154,11 +154,8 @@ public static partial class AuthApi
         return TypedResults.Ok(new SignInResponse(token, "Bearer", expiresAt, SignedInUserView.From(user)));
     }
 
-    public static async Task<Results<Ok<UserView>, ApiError>> Me(UserAuthenticator authenticator, TimeProvider time, HttpContext http)
-    {
-        var result = await authenticator.AuthenticateAsync(http);
-        return result.TryGet(out var user, out var error) ? TypedResults.Ok(UserView.From(user.Account, time.GetUtcNow())) : error;
-    }
+    public static Ok<UserView> Me(TimeProvider time, HttpContext http) =>
+        TypedResults.Ok(UserView.From(SignedInUser.Of(http).Account, time.GetUtcNow()));
 
     private const string WrongCredentials = "The email or password is incorrect.";
 

@@ -17,10 +17,13 @@ public static partial class DeviceApi
 {
     public const string BootstrapRateLimitPolicy = "bootstrap";
 
+    /// <summary><c>POST /refresh</c>: any active credential on the caller scheme; the handler refuses what is not a device token.</summary>
+    public const string RefreshPolicy = "refresh";
+
     public static IEndpointRouteBuilder MapDeviceApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/bootstrap", Bootstrap).RequireRateLimiting(BootstrapRateLimitPolicy);
-        app.MapPost("/refresh", Refresh);
+        app.MapPost("/refresh", Refresh).RequireAuthorization(RefreshPolicy);
         return app;
     }
 
@@ -64,12 +67,7 @@ public static partial class DeviceApi
             return Disabled();
         }
 
-        var authentication = await services.Authenticator.AuthenticateAsync(http);
-        if (!authentication.TryGet(out var current, out var authenticationError))
-        {
-            return authenticationError;
-        }
-
+        var current = AuthenticatedCaller.Of(http).Credential;
         if (current.Kind != CredentialKind.DeviceToken)
         {
             return ApiError.Permission($"Only device tokens can be refreshed; {current.Hint} is not one (agent tokens are minted with POST /v1/tokens).");
@@ -150,7 +148,6 @@ public static partial class DeviceApi
 }
 
 public sealed record DeviceApiServices(
-    CredentialAuthenticator Authenticator,
     CredentialStore Store,
     IOptions<BootstrapOptions> Options,
     TokenServiceMetrics Metrics,

@@ -30,17 +30,14 @@ public static class KeysApi
         keys.MapPost("/generate", Generate);
         keys.MapGet("/list", List);
         keys.MapDelete("/{id}", Delete);
+        keys.RequireAuthorization(UserAuthenticator.Scheme);
         return app;
     }
 
     public static async Task<Results<Created<CredentialView>, ApiError>> Generate(
         JsonBody<GenerateKeyRequest> body, [AsParameters] KeysApiServices services, HttpContext http)
     {
-        var authentication = await services.Authenticator.AuthenticateAsync(http);
-        if (!authentication.TryGet(out var caller, out var authenticationError))
-        {
-            return authenticationError;
-        }
+        var caller = SignedInUser.Of(http);
 
         var user = caller.Account;
         if (user.Role == UserRoles.Viewer)
@@ -117,11 +114,7 @@ public static class KeysApi
 
     public static async Task<Results<Ok<ListPage<CredentialView>>, ApiError>> List([AsParameters] KeysApiServices services, HttpContext http)
     {
-        var authentication = await services.Authenticator.AuthenticateAsync(http);
-        if (!authentication.TryGet(out var caller, out var authenticationError))
-        {
-            return authenticationError;
-        }
+        var caller = SignedInUser.Of(http);
 
         CredentialStatus? status = CredentialStatus.Active;
         switch (http.Request.Query["status"].LastOrDefault())
@@ -142,11 +135,7 @@ public static class KeysApi
 
     public static async Task<Results<Ok<RevocationView>, ApiError>> Delete(string id, [AsParameters] KeysApiServices services, HttpContext http)
     {
-        var authentication = await services.Authenticator.AuthenticateAsync(http);
-        if (!authentication.TryGet(out var caller, out var authenticationError))
-        {
-            return authenticationError;
-        }
+        var caller = SignedInUser.Of(http);
 
         // Someone else's key and no key read the same: an id is no proof that it exists.
         var credential = await services.Store.FindByIdAsync(id, http.RequestAborted);
@@ -176,7 +165,6 @@ public static class KeysApi
 }
 
 public sealed record KeysApiServices(
-    UserAuthenticator Authenticator,
     CredentialStore Store,
     IOptions<AccountOptions> Options,
     TokenServiceMetrics Metrics,

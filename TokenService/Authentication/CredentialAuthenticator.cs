@@ -31,17 +31,13 @@ public sealed class CredentialAuthenticator(
     private readonly DateTimeOffset started = time.GetUtcNow();
     private readonly CredentialLimits userLimits = identity.Value.UserLimits.ToLimits();
 
-    public async Task<AuthenticationResult> AuthenticateAsync(HttpContext context)
-    {
-        if (!CallerCredential.TryRead(context.Request, out var secret, out var error))
-        {
-            return new(null, error);
-        }
-
-        return await AuthenticateSecretAsync(context, secret);
-    }
-
     CallerRefusal ICallerCredentialAuthenticator.Missing => MissingRefusal;
+
+    /// <summary>The header step in TokenService's words (an <c>Authorization</c> header of another scheme is named as such).</summary>
+    ValueTask<CallerAuthenticationOutcome> ICallerCredentialAuthenticator.AuthenticateRequestAsync(HttpContext context) =>
+        CallerCredential.TryRead(context.Request, out var secret, out var error)
+            ? ((ICallerCredentialAuthenticator)this).AuthenticateAsync(context, secret, context.RequestAborted)
+            : ValueTask.FromResult(CallerAuthenticationOutcome.Refused(error!.ToRefusal()));
 
     /// <summary>The caller scheme's step: the outcome is left in <c>HttpContext.Features</c> for policies and handlers.</summary>
     async ValueTask<CallerAuthenticationOutcome> ICallerCredentialAuthenticator.AuthenticateAsync(HttpContext context, string credential, CancellationToken cancellationToken)
@@ -49,7 +45,7 @@ public sealed class CredentialAuthenticator(
         var result = await AuthenticateSecretAsync(context, credential);
         if (!result.TryGet(out var caller, out var error))
         {
-            return CallerAuthenticationOutcome.Refused(new CallerRefusal(error.StatusCode, error.Type, error.Message, error.RetryAfter));
+            return CallerAuthenticationOutcome.Refused(error.ToRefusal());
         }
 
         context.Features.Set(new AuthenticatedCaller(caller, result.Person));

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using LlmGateway.Identity.Authentication;
 using LlmGateway.TokenService.Accounts;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Authentication;
@@ -22,6 +23,9 @@ public static class AccountsExtensions
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<UserTokens>();
         services.AddSingleton<UserAuthenticator>();
+        services.AddKeyedSingleton<ICallerCredentialAuthenticator>(UserAuthenticator.Scheme, (provider, _) => provider.GetRequiredService<UserAuthenticator>());
+        services.AddCallerScheme(UserAuthenticator.Scheme);
+        services.AddCallerPolicy(UserAuthenticator.Scheme, scheme: UserAuthenticator.Scheme);
         // Lockout protects one account; this slows one address trying many accounts (per instance, like bootstrap's).
         services.Configure<RateLimiterOptions>(options => options.AddPolicy(AuthApi.SignInRateLimitPolicy, http =>
         {

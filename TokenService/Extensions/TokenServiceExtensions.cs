@@ -52,6 +52,7 @@ public static class TokenServiceExtensions
         services.AddCallerScheme();
         services.AddCallerPolicy(AdminAuthorization.Policy, AdminAuthorization.Require);
         services.AddCallerPolicy(AdminAuthorization.MintPolicy, AdminAuthorization.RequireMint);
+        services.AddCallerPolicy(DeviceApi.RefreshPolicy);
         services.AddHostedService<BootstrapAdminSyncService>();
         services.AddHostedService<ProjectionMaintenanceService>();
         services.AddAccounts();

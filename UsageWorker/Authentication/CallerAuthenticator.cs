@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
@@ -36,12 +35,6 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
 
     /// <summary>Longer than any credential the system issues or accepts; refused without any lookup.</summary>
     private const int MaxCredentialLength = 512;
-
-    private static readonly JsonSerializerOptions ProjectionJson = new()
-    {
-        // Kinds are snake_case names on the wire (integers accepted), whatever the enum's own attributes say.
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: true) },
-    };
 
     private readonly IConnectionMultiplexer _redis;
     private readonly HttpClient _tokenService;
@@ -180,7 +173,7 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
             var json = await _redis.GetDatabase().StringGetAsync(RedisKeys.Credential(hash)).ConfigureAwait(false);
             if (json.HasValue)
             {
-                return JsonSerializer.Deserialize<CredentialProjection>((string)json!, ProjectionJson);
+                return CredentialProjectionJson.Read((byte[])json!);
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or JsonException)
@@ -201,7 +194,8 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
                 throw new CredentialLookupException($"TokenService introspection answered {(int)response.StatusCode}" + Suffix(redisFailure));
             }
 
-            return await response.Content.ReadFromJsonAsync<CredentialProjection>(ProjectionJson, ct).ConfigureAwait(false);
+            return CredentialProjectionJson.Normalize(
+                await response.Content.ReadFromJsonAsync(CredentialProjectionJson.TypeInfo, ct).ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
         {

@@ -90,7 +90,7 @@ public class CredentialTests
     public void Projection_kind_is_read_in_any_spelling(string kindJson, CredentialKind expected)
     {
         var json = $$"""{"id":"c1","kind":{{kindJson}},"hint":"lgw_key_…abcd","owner":{"type":"user","id":"u1"},"models":["claude-*"]}""";
-        var projection = ProjectionJson.Read(System.Text.Encoding.UTF8.GetBytes(json))!;
+        var projection = CredentialProjectionJson.Read(System.Text.Encoding.UTF8.GetBytes(json))!;
         Assert.Equal(expected, projection.Kind);
         Assert.Equal(["claude-*"], projection.Models);
         Assert.Equal(["*"], projection.Routes);
@@ -100,6 +100,6 @@ public class CredentialTests
     public void Projection_with_an_unknown_kind_is_unreadable()
     {
         const string json = """{"id":"c1","kind":"root","hint":"x","owner":{"type":"user","id":"u1"}}""";
-        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(json, GatewayJsonContext.Default.CredentialProjection));
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(json, CredentialProjectionJson.TypeInfo));
     }
 }

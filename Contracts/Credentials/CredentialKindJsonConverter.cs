@@ -1,15 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LlmGateway.Contracts.Credentials;
 
-namespace LlmGateway.Gateway.Credentials;
+namespace LlmGateway.Contracts.Credentials;
 
 /// <summary>
 /// Reads <see cref="CredentialKind"/> however the writer spelled it: a number, <c>ApiKey</c>, <c>apiKey</c>,
 /// <c>api_key</c> or <c>api-key</c>. The projection contract does not pin an enum style, and a reader that is strict
 /// about it would turn a harmless style change in TokenService into a gateway-wide outage.
 /// </summary>
-internal sealed class CredentialKindJsonConverter : JsonConverter<CredentialKind>
+public sealed class CredentialKindJsonConverter : JsonConverter<CredentialKind>
 {
     public override CredentialKind Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {

@@ -1,14 +1,15 @@
 using System.Text.Json;
+using LlmGateway.Gateway.Credentials;
 using LlmGateway.Gateway.Forwarding;
-using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
+using LlmGateway.Gateway.Routing;
 using LlmGateway.ServiceDefaults.Requests;
 
-namespace LlmGateway.Gateway.Routing;
+namespace LlmGateway.Gateway.Apis;
 
 /// <summary>
-/// The circuit breakers of this gateway's targets. Admin keys only (the same credential check as TokenService's
-/// admin API, made here against the projected credential).
+/// The circuit breakers of this gateway's targets, on the admin caller policy (an admin key, as on TokenService's
+/// admin API, checked here against the projected credential; or the admin role).
 /// </summary>
 /// <remarks>
 /// <code>
@@ -27,19 +28,16 @@ internal static class CircuitBreakerApi
 
     public static IEndpointRouteBuilder MapCircuitBreakerApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/admin/circuit-breaker", ListAsync);
-        routes.MapPost("/admin/circuit-breaker/reset", ResetAsync);
+        var breakers = routes.MapGroup("/admin/circuit-breaker");
+        breakers.MapGet("", ListAsync);
+        breakers.MapPost("/reset", ResetAsync);
+        breakers.RequireAuthorization(CallerPolicies.Admin);
         return routes;
     }
 
-    private static async Task ListAsync(HttpContext context, CallerAuthenticator authenticator, CircuitBreakerRegistry breakers)
+    private static async Task ListAsync(HttpContext context, CircuitBreakerRegistry breakers)
     {
         var requestId = RequestIds.Of(context);
-        if (await AuthorizeAsync(context, authenticator, requestId) is null)
-        {
-            return;
-        }
-
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json";
         context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
@@ -70,14 +68,10 @@ internal static class CircuitBreakerApi
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
     }
 
-    private static async Task ResetAsync(HttpContext context, CallerAuthenticator authenticator, CircuitBreakerRegistry breakers, CircuitBreakerBroadcast broadcast)
+    private static async Task ResetAsync(HttpContext context, CircuitBreakerRegistry breakers, CircuitBreakerBroadcast broadcast)
     {
         var requestId = RequestIds.Of(context);
-        if (await AuthorizeAsync(context, authenticator, requestId) is not { } caller)
-        {
-            return;
-        }
-
+        var caller = GatewayCallerAuthenticator.CredentialOf(context);
         string? name = null;
         var (read, body) = await RequestBodyReader.ReadAsync(context.Request, MaxBodyBytes, context.RequestAborted);
         using (body)
@@ -140,18 +134,6 @@ internal static class CircuitBreakerApi
         }
 
         await context.Response.BodyWriter.FlushAsync(context.RequestAborted);
-    }
-
-    private static async Task<LlmGateway.Contracts.Credentials.CredentialProjection?> AuthorizeAsync(HttpContext context, CallerAuthenticator authenticator, string requestId)
-    {
-        var auth = await authenticator.AuthenticateAdminAsync(context);
-        if (auth.Succeeded)
-        {
-            return auth.Credential;
-        }
-
-        await AnthropicErrors.WriteAsync(context, auth.Status, auth.ErrorType!, auth.Message!, requestId);
-        return null;
     }
 
     private static void WriteTime(Utf8JsonWriter writer, string name, DateTimeOffset? value)
