@@ -61,8 +61,28 @@ public sealed class TestApp : IAsyncDisposable
         ((ParameterResource)Resource(name)).GetValueAsync(default).AsTask().GetAwaiter().GetResult()
         ?? throw new InvalidOperationException($"Parameter '{name}' has no value.");
 
-    public Task WaitForResourceHealthyAsync(string resourceName, CancellationToken ct = default) =>
-        Notifications.WaitForResourceHealthyAsync(resourceName, ct);
+    /// <summary>
+    /// Waits until the resource is healthy; for a replicated one, until every replica is (Aspire's own wait is satisfied
+    /// by the first, and a test that goes to replica 0's port then finds nothing listening on a loaded machine).
+    /// </summary>
+    public async Task WaitForResourceHealthyAsync(string resourceName, CancellationToken ct = default)
+    {
+        await Notifications.WaitForResourceHealthyAsync(resourceName, ct).ConfigureAwait(false);
+        var replicas = Replicas(resourceName);
+        if (replicas <= 1)
+        {
+            return;
+        }
+
+        while (InstanceIds(resourceName).Count < replicas)
+        {
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(InstanceIds(resourceName).Select(id => Notifications.WaitForResourceAsync(
+            resourceName, e => e.ResourceId == id && e.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
+                && e.Snapshot.State?.Text == KnownResourceStates.Running, ct))).ConfigureAwait(false);
+    }
 
     /// <summary>Stops every replica of a resource (as the dashboard's Stop does) and waits until it has exited.</summary>
     public async Task StopResourceAsync(string resourceName)
