@@ -20,11 +20,15 @@ using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace LlmGateway.Gateway.Extensions;
 
 internal static class GatewayServiceExtensions
 {
+    /// <summary>The named client of TokenService's introspection (no resilience handler: the resolver has its own fallbacks).</summary>
+    public const string IntrospectionClientName = "tokenservice-introspection";
+
     private const string CorsPolicy = "gateway";
 
     /// <summary>Everything the gateway registers: options, credential resolution, forwarding, limits, usage, telemetry.</summary>
@@ -78,15 +82,23 @@ internal static class GatewayServiceExtensions
 
         // Credentials
         services.AddSingleton<CredentialCache>();
-        services.AddSingleton<RedisCredentialStore>();
-        services.AddSingleton<TokenServiceIntrospection>();
+        services.AddSingleton(provider => new RedisCredentialStore(provider.GetRequiredService<IConnectionMultiplexer>(),
+            provider.GetRequiredService<IOptions<CredentialCacheOptions>>().Value.RedisTimeout,
+            provider.GetRequiredService<ILogger<RedisCredentialStore>>()));
+        services.AddSingleton(provider =>
+        {
+            var clients = provider.GetRequiredService<IHttpClientFactory>();
+            return new TokenServiceIntrospection(() => clients.CreateClient(IntrospectionClientName),
+                provider.GetRequiredService<IOptions<CredentialCacheOptions>>().Value.IntrospectionTimeout,
+                provider.GetRequiredService<ILogger<TokenServiceIntrospection>>());
+        });
         services.AddSingleton<CredentialChannel>();
         services.AddSingleton<DisabledAccounts>();
         services.AddSingleton<CredentialResolver>();
         services.AddSingleton<RevocationListener>();
         services.AddHostedService(provider => provider.GetRequiredService<RevocationListener>());
         // The resolver has its own fallbacks (stale cache) and a short deadline: a fast failure beats retries here.
-        services.AddHttpClient(TokenServiceIntrospection.HttpClientName)
+        services.AddHttpClient(IntrospectionClientName)
             .ConfigureHttpClient((provider, client) =>
             {
                 client.BaseAddress = provider.GetRequiredService<IOptions<ControlPlaneOptions>>().Value.TokenService;

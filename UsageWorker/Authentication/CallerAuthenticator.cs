@@ -1,11 +1,9 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Security.Cryptography;
-using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
 using LlmGateway.Identity.Authentication;
+using LlmGateway.Identity.Credentials;
 using LlmGateway.UsageWorker.Model;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -36,8 +34,11 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
     /// <summary>Longer than any credential the system issues or accepts; refused without any lookup.</summary>
     private const int MaxCredentialLength = 512;
 
-    private readonly IConnectionMultiplexer _redis;
-    private readonly HttpClient _tokenService;
+    /// <summary>How long either source may take before the caller gets a 503 (the introspection client's own timeout).</summary>
+    private static readonly TimeSpan SourceTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly RedisCredentialStore _store;
+    private readonly TokenServiceIntrospection _introspection;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly byte[]? _bootstrapKeyHash;
@@ -49,11 +50,12 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
         IOptions<AdminOptions> admin,
         TimeProvider time,
         ILogger<CallerAuthenticator> logger,
+        ILoggerFactory loggers,
         JwtCallerValidator? jwt = null)
     {
         _jwt = jwt;
-        _redis = redis;
-        _tokenService = tokenService;
+        _store = new RedisCredentialStore(redis, SourceTimeout, loggers.CreateLogger<RedisCredentialStore>());
+        _introspection = new TokenServiceIntrospection(() => tokenService, SourceTimeout, loggers.CreateLogger<TokenServiceIntrospection>());
         _time = time;
         _logger = logger;
         _bootstrapKeyHash = string.IsNullOrEmpty(admin.Value.BootstrapKey)
@@ -164,46 +166,27 @@ internal sealed partial class CallerAuthenticator : ICallerCredentialAuthenticat
                 : new UsageScope(false, OwnerId: person.UserId));
     }
 
-    /// <summary>The projection, null when the credential is unknown; throws when neither Redis nor TokenService answers.</summary>
+    /// <summary>
+    /// The projection, null when the credential is unknown; throws when no source answers. The same two sources as the
+    /// Gateway's (<see cref="RedisCredentialStore"/>, then <see cref="TokenServiceIntrospection"/>); the rule differs on
+    /// one case: Redis up without the credential and TokenService down is a 503 here (an admin reading usage retries),
+    /// a 401 on the Gateway's hot path (almost always a wrong key, and a 503 would invite SDK retries).
+    /// </summary>
     private async Task<CredentialProjection?> ResolveAsync(string hash, CancellationToken ct)
     {
-        string? redisFailure = null;
-        try
+        var found = await _store.FindAsync(hash).WaitAsync(ct).ConfigureAwait(false);
+        if (found.Status != CredentialLookupStatus.Found)
         {
-            var json = await _redis.GetDatabase().StringGetAsync(RedisKeys.Credential(hash)).ConfigureAwait(false);
-            if (json.HasValue)
-            {
-                return CredentialProjectionJson.Read((byte[])json!);
-            }
-        }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or JsonException)
-        {
-            redisFailure = ex.Message;
+            found = await _introspection.FindAsync(hash).WaitAsync(ct).ConfigureAwait(false);
         }
 
-        try
+        return found.Status switch
         {
-            using var response = await _tokenService.PostAsJsonAsync("/internal/introspect", new { hash }, ct).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.NotFound)
-            {
-                return null;
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new CredentialLookupException($"TokenService introspection answered {(int)response.StatusCode}" + Suffix(redisFailure));
-            }
-
-            return CredentialProjectionJson.Normalize(
-                await response.Content.ReadFromJsonAsync(CredentialProjectionJson.TypeInfo, ct).ConfigureAwait(false));
-        }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or TaskCanceledException && !ct.IsCancellationRequested)
-        {
-            throw new CredentialLookupException("TokenService introspection failed: " + ex.Message + Suffix(redisFailure));
-        }
+            CredentialLookupStatus.Found => found.Projection,
+            CredentialLookupStatus.NotFound => null,
+            _ => throw new CredentialLookupException("neither Redis nor TokenService's introspection answered"),
+        };
     }
-
-    private static string Suffix(string? redisFailure) => redisFailure is null ? "" : "; Redis: " + redisFailure;
 
     private sealed class CredentialLookupException(string message) : Exception(message);
 

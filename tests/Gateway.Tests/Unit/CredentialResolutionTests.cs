@@ -6,6 +6,8 @@ using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Configuration;
 using LlmGateway.Gateway.Credentials;
+using LlmGateway.Gateway.Extensions;
+using LlmGateway.Identity.Credentials;
 using LlmGateway.Gateway.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -49,8 +51,9 @@ public sealed class CredentialResolutionTests : IAsyncLifetime
         var resolver = new CredentialResolver(
             cache,
             channel,
-            new RedisCredentialStore(_multiplexer, options, NullLogger<RedisCredentialStore>.Instance),
-            new TokenServiceIntrospection(tokenService, options, NullLogger<TokenServiceIntrospection>.Instance),
+            new RedisCredentialStore(_multiplexer, options.Value.RedisTimeout, NullLogger<RedisCredentialStore>.Instance),
+            new TokenServiceIntrospection(() => tokenService.CreateClient(GatewayServiceExtensions.IntrospectionClientName),
+                options.Value.IntrospectionTimeout, NullLogger<TokenServiceIntrospection>.Instance),
             NullLogger<CredentialResolver>.Instance);
         return (resolver, cache);
     }

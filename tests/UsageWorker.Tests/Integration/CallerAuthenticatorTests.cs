@@ -68,7 +68,8 @@ public sealed class CallerAuthenticatorTests(UsageAppFixture fixture)
         new HttpClient(tokenService) { BaseAddress = new Uri("http://tokenservice") },
         Options.Create(new AdminOptions { BootstrapKey = UsageAppFixture.AdminKey }),
         TimeProvider.System,
-        NullLogger<CallerAuthenticator>.Instance);
+        NullLogger<CallerAuthenticator>.Instance,
+        NullLoggerFactory.Instance);
 
     private static HttpRequest Request(string credential)
     {

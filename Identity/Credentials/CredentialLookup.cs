@@ -1,8 +1,9 @@
 using LlmGateway.Contracts.Credentials;
 
-namespace LlmGateway.Gateway.Credentials;
+namespace LlmGateway.Identity.Credentials;
 
-internal enum CredentialLookupStatus
+/// <summary>What a credential source (<see cref="RedisCredentialStore"/>, <see cref="TokenServiceIntrospection"/>) says of a hash.</summary>
+public enum CredentialLookupStatus
 {
     /// <summary>The credential exists and is active (it may still be expired: check the projection).</summary>
     Found,
@@ -15,7 +16,7 @@ internal enum CredentialLookupStatus
 }
 
 /// <summary>Why TokenService refuses a credential it knows (an unknown one is <see cref="Unknown"/>: no reason is given).</summary>
-internal enum CredentialRefusal
+public enum CredentialRefusal
 {
     Unknown,
     Revoked,
@@ -25,7 +26,7 @@ internal enum CredentialRefusal
     Replaced,
 }
 
-internal readonly record struct CredentialLookup(CredentialLookupStatus Status, CredentialProjection? Projection, CredentialRefusal Refusal = CredentialRefusal.Unknown)
+public readonly record struct CredentialLookup(CredentialLookupStatus Status, CredentialProjection? Projection, CredentialRefusal Refusal = CredentialRefusal.Unknown)
 {
     public static readonly CredentialLookup NotFound = new(CredentialLookupStatus.NotFound, null);
     public static readonly CredentialLookup Unavailable = new(CredentialLookupStatus.Unavailable, null);

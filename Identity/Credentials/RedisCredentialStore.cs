@@ -1,19 +1,19 @@
 using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
-using LlmGateway.Gateway.Configuration;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
-namespace LlmGateway.Gateway.Credentials;
+namespace LlmGateway.Identity.Credentials;
 
-/// <summary>Reads credential projections written by TokenService (<see cref="RedisKeys.Credential"/>).</summary>
-internal sealed partial class RedisCredentialStore(
-    IConnectionMultiplexer redis,
-    IOptions<CredentialCacheOptions> options,
-    ILogger<RedisCredentialStore> logger)
+/// <summary>
+/// Reads credential projections written by TokenService (<see cref="RedisKeys.Credential"/>): the first source of every
+/// service that resolves a caller's credential (the Gateway behind its cache, the UsageWorker), before
+/// <see cref="TokenServiceIntrospection"/>.
+/// </summary>
+public sealed partial class RedisCredentialStore(IConnectionMultiplexer redis, TimeSpan timeout, ILogger<RedisCredentialStore> logger)
 {
-    private readonly TimeSpan _timeout = options.Value.RedisTimeout;
+    private readonly TimeSpan _timeout = timeout;
 
     public async Task<CredentialLookup> FindAsync(string hashHex)
     {

@@ -3,33 +3,33 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
-using LlmGateway.Gateway.Configuration;
-using Microsoft.Extensions.Options;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
 
-namespace LlmGateway.Gateway.Credentials;
+namespace LlmGateway.Identity.Credentials;
 
 /// <summary>
 /// Asks TokenService about a credential Redis does not know (or when Redis is down):
-/// <c>POST /internal/introspect {"hash":"…"}</c> → 200 projection JSON | 404.
+/// <c>POST /internal/introspect {"hash":"…"}</c> → 200 projection JSON | 404 (with why a known one is refused).
+/// <paramref name="client"/> gives the client to send with (base address TokenService, the internal API key set).
 /// </summary>
-internal sealed partial class TokenServiceIntrospection(
-    IHttpClientFactory clients,
-    IOptions<CredentialCacheOptions> options,
+public sealed partial class TokenServiceIntrospection(
+    Func<HttpClient> client,
+    TimeSpan timeout,
     ILogger<TokenServiceIntrospection> logger)
 {
-    public const string HttpClientName = "tokenservice-introspection";
-    private readonly TimeSpan _timeout = options.Value.IntrospectionTimeout;
+    private readonly TimeSpan _timeout = timeout;
 
     public async Task<CredentialLookup> FindAsync(string hashHex)
     {
         using var timeout = new CancellationTokenSource(_timeout);
         try
         {
-            var http = clients.CreateClient(HttpClientName);
+            var http = client();
             using var response = await http.PostAsJsonAsync(
                 "/internal/introspect",
                 new IntrospectionRequest(hashHex),
-                GatewayJsonContext.Default.IntrospectionRequest,
+                IntrospectionJsonContext.Default.IntrospectionRequest,
                 timeout.Token);
 
             if (response.StatusCode == HttpStatusCode.NotFound)
@@ -80,3 +80,9 @@ internal sealed partial class TokenServiceIntrospection(
     [LoggerMessage(1111, LogLevel.Warning, "TokenService introspection failed (status {Status}): {Reason}")]
     private static partial void LogIntrospectionFailed(ILogger logger, int status, string reason);
 }
+
+/// <summary>The introspection call's body.</summary>
+internal sealed record IntrospectionRequest([property: JsonPropertyName("hash")] string Hash);
+
+[JsonSerializable(typeof(IntrospectionRequest))]
+internal sealed partial class IntrospectionJsonContext : JsonSerializerContext;
