@@ -38,9 +38,7 @@ internal static class CircuitBreakerApi
     private static async Task ListAsync(HttpContext context, CircuitBreakerRegistry breakers)
     {
         var requestId = RequestIds.Of(context);
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json";
-        context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+        StartJson(context, requestId);
         await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
         {
             writer.WriteStartObject();
@@ -116,9 +114,7 @@ internal static class CircuitBreakerApi
         // The log line names who reset it: an admin key's id, or the person's user id for an admin JWT.
         breakers.Reset(name, "admin " + caller.Id);
         var published = await broadcast.PublishResetAsync(name);
-        context.Response.StatusCode = 200;
-        context.Response.ContentType = "application/json";
-        context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
+        StartJson(context, requestId);
         await using (var writer = new Utf8JsonWriter(context.Response.BodyWriter))
         {
             writer.WriteStartObject();
@@ -146,5 +142,13 @@ internal static class CircuitBreakerApi
         {
             writer.WriteNull(name);
         }
+    }
+
+    /// <summary>A 200 JSON answer with the request id, its body written next.</summary>
+    private static void StartJson(HttpContext context, string requestId)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.Headers[HeaderPolicy.RequestIdHeader] = requestId;
     }
 }

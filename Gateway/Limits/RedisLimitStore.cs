@@ -173,26 +173,11 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
         long costNanoUsd, string[] spendKeys, long[] spendExpiry)
     {
         var n = subjects.Count;
-        var m = costNanoUsd > 0 ? spendKeys.Length : 0;
-        var keys = new RedisKey[n + m];
-        // [0] is the batch's entry count (SettlementBatcher).
-        var values = new RedisValue[7 + n + m];
-        values[1] = requestId;
-        values[2] = window.ToString(CultureInfo.InvariantCulture);
-        values[3] = tokenDelta;
-        values[4] = n;
-        values[5] = m;
-        values[6] = costNanoUsd;
+        var (keys, values) = Start(requestId, n, 1, window, tokenDelta, costNanoUsd, spendKeys, spendExpiry);
         for (var i = 0; i < n; i++)
         {
             keys[i] = subjects[i].Base;
             values[7 + i] = metered && subjects[i].TokensPerMinute > 0 ? "1" : "0";
-        }
-
-        for (var j = 0; j < m; j++)
-        {
-            keys[n + j] = spendKeys[j];
-            values[7 + n + j] = spendExpiry[j];
         }
 
         return new Settlement(keys, values);
@@ -207,31 +192,47 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
         long costNanoUsd, string[] spendKeys, long[] spendExpiry)
     {
         var n = bases.Count;
-        var m = costNanoUsd > 0 ? spendKeys.Length : 0;
-        var keys = new RedisKey[n + m];
-        var values = new RedisValue[7 + n * 4 + m];
-        values[1] = (end ? "!" : "@") + holder;
-        values[2] = window.ToString(CultureInfo.InvariantCulture);
-        values[3] = tokenDelta;
-        values[4] = n;
-        values[5] = m;
-        values[6] = costNanoUsd;
+        var (keys, values) = Start((end ? "!" : "@") + holder, n, 4, window, tokenDelta, costNanoUsd, spendKeys, spendExpiry);
+        var onlyCost = !end;
         for (var i = 0; i < n; i++)
         {
+            var back = giveBack[i];
             keys[i] = bases[i];
-            values[7 + i * 4] = giveBack[i].Requests;
-            values[8 + i * 4] = giveBack[i].Tokens ? "1" : "0";
-            values[9 + i * 4] = giveBack[i].Slots;
-            values[10 + i * 4] = giveBack[i].NanoUsd;
+            values[7 + i * 4] = back.Requests;
+            values[8 + i * 4] = back.Tokens ? "1" : "0";
+            values[9 + i * 4] = back.Slots;
+            values[10 + i * 4] = back.NanoUsd;
+            onlyCost &= back.Requests == 0 && back.Slots == 0 && back.NanoUsd >= 0;
         }
 
+        return new Settlement(keys, values) { IsLeaseSettlement = onlyCost };
+    }
+
+    /// <summary>
+    /// The layout both entries share: [1] the id, [2] the window, [3] the token delta, [4] subjects, [5] spend counters,
+    /// [6] the cost, then <paramref name="perSubject"/> values a subject (filled by the caller) and each spend counter's
+    /// expiry; keys are the subjects' bases (filled by the caller), then the spend counters. [0] is the batch's entry
+    /// count (<see cref="SettlementBatcher"/>).
+    /// </summary>
+    private static (RedisKey[] Keys, RedisValue[] Values) Start(
+        string id, int subjects, int perSubject, long window, long tokenDelta, long costNanoUsd, string[] spendKeys, long[] spendExpiry)
+    {
+        var m = costNanoUsd > 0 ? spendKeys.Length : 0;
+        var keys = new RedisKey[subjects + m];
+        var values = new RedisValue[7 + subjects * perSubject + m];
+        values[1] = id;
+        values[2] = window.ToString(CultureInfo.InvariantCulture);
+        values[3] = tokenDelta;
+        values[4] = subjects;
+        values[5] = m;
+        values[6] = costNanoUsd;
         for (var j = 0; j < m; j++)
         {
-            keys[n + j] = spendKeys[j];
-            values[7 + n * 4 + j] = spendExpiry[j];
+            keys[subjects + j] = spendKeys[j];
+            values[7 + subjects * perSubject + j] = spendExpiry[j];
         }
 
-        return new Settlement(keys, values) { IsLeaseSettlement = !end && giveBack.All(g => g.Requests == 0 && g.Slots == 0 && g.NanoUsd >= 0) };
+        return (keys, values);
     }
 
     /// <summary>Renews this instance's leases of <paramref name="bases"/>; per base whether Redis still held it.</summary>
