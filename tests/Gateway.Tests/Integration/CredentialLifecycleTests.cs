@@ -149,6 +149,50 @@ public sealed class CredentialLifecycleTests(ReplicatedAppFixture app, ITestOutp
         finally
         {
             await app.App.StartResourceAsync("redis");
+            await WaitUntilRedisIsBackEverywhereAsync();
+        }
+    }
+
+    /// <summary>
+    /// The tests after this one need the stack as it was: both gateways subscribed to the credential channel again and
+    /// TokenService's Redis connection back (its health check pings Redis), or a revocation they make is not broadcast.
+    /// </summary>
+    private async Task WaitUntilRedisIsBackEverywhereAsync()
+    {
+        using var tokenService = app.App.CreateHttpClient("tokenservice");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            var subscribed = DateTime.UtcNow < deadline && await SubscribersAsync() >= 2;
+            var healthy = false;
+            try
+            {
+                using var health = await tokenService.GetAsync("/health");
+                healthy = health.IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if ((subscribed && healthy) || DateTime.UtcNow >= deadline)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<long> SubscribersAsync()
+    {
+        try
+        {
+            var reply = await app.Redis.GetDatabase().ExecuteAsync("PUBSUB", "NUMSUB", LlmGateway.Contracts.RedisKeys.CredentialEvents);
+            return (long)((RedisResult[])reply!)[1];
+        }
+        catch (RedisException)
+        {
+            return 0;
         }
     }
 
