@@ -65,9 +65,14 @@ public sealed class TestApp : IAsyncDisposable
     /// Waits until the resource is healthy; for a replicated one, until every replica is (Aspire's own wait is satisfied
     /// by the first, and a test that goes to replica 0's port then finds nothing listening on a loaded machine).
     /// </summary>
+    /// <remarks>
+    /// Waits through an exit: the AppHost starts a crashed service again (<c>CrashedServiceRestarter</c>), as it does in
+    /// production, so a process that dies once while the machine is loaded does not fail the test; one that keeps dying
+    /// runs into the caller's deadline, whose message lists each unhealthy instance with its exit code and last lines.
+    /// </remarks>
     public async Task WaitForResourceHealthyAsync(string resourceName, CancellationToken ct = default)
     {
-        await Notifications.WaitForResourceHealthyAsync(resourceName, ct).ConfigureAwait(false);
+        await Notifications.WaitForResourceHealthyAsync(resourceName, WaitBehavior.WaitOnResourceUnavailable, ct).ConfigureAwait(false);
         var replicas = Replicas(resourceName);
         if (replicas <= 1)
         {
@@ -191,7 +196,8 @@ public sealed class TestApp : IAsyncDisposable
                     continue;
                 }
 
-                text.Append(CultureInfo.InvariantCulture, $"  {id}: {snapshot?.State?.Text ?? "unknown"}, {snapshot?.HealthStatus?.ToString() ?? "no health"}\n");
+                var exit = snapshot?.ExitCode is int code ? $", exit code {code}" : "";
+                text.Append(CultureInfo.InvariantCulture, $"  {id}: {snapshot?.State?.Text ?? "unknown"}{exit}, {snapshot?.HealthStatus?.ToString() ?? "no health"}\n");
                 foreach (var line in (_logs.TryGetValue(id, out var lines) ? lines.ToArray() : []).TakeLast(15))
                 {
                     text.Append("    | ").Append(line).Append('\n');

@@ -129,7 +129,8 @@ public sealed class FailureTests(UsageAppFixture fixture)
         Assert.Equal(2200, await fixture.CountRowsAsync("pgdown-"));
         Assert.Equal(2200, await fixture.ScalarAsync<long>("SELECT sum(requests) FROM usage_daily WHERE credential_id = 'pgdown-cred'"));
         Assert.Equal(deadBefore, await DeadLetterCountAsync());
-        await fixture.App.WaitForResourceHealthyAsync("usageworker");
+        using var healthy = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await fixture.App.WaitForResourceHealthyAsync("usageworker", healthy.Token);
     }
 
     private async Task<long> DeadLetterCountAsync()
