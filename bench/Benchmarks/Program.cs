@@ -11,6 +11,8 @@ using LlmGateway.Benchmarks;
 //   dotnet run -c Release --project bench/Benchmarks -- --redis-client stackexchange   (the hot path on StackExchange.Redis)
 //   dotnet run -c Release --project bench/Benchmarks -- --no-leases   (every admission its own Redis call: Limits:Leases:Enabled=false)
 //   dotnet run -c Release --project bench/Benchmarks -- --serve --perf-map   (the gateway writes /tmp/perf-PID.map: `perf record` names its JIT frames)
+//   dotnet run -c Release --project bench/Benchmarks -- --dcp-proxy   (keep DCP's development proxy in front of the simulator and the gateway)
+//   dotnet run -c Release --project bench/Benchmarks -- --gateway-env NAME=VALUE   (an environment variable for the gateway alone; repeatable)
 var quick = args.Contains("--quick");
 var outputIndex = Array.IndexOf(args, "--output");
 var output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine("bench-results", "latest.json");
@@ -38,6 +40,27 @@ if (args.Contains("--perf-map"))
 {
     builder = builder.WithEnvironment("gateway", "DOTNET_PerfMapEnabled", "1")
         .WithEnvironment("gateway", "DOTNET_EnableWriteXorExecute", "0");
+}
+
+// DCP's development proxy sits in front of every endpoint under `dotnet run`: one user-space hop (~80 us, measured
+// with wrk) per call, whose CPU is the dcp process's. A deployment has no such hop, so the benchmark reaches the
+// simulator and the gateway on their own ports, and the gateway reaches the simulator on its own. --dcp-proxy keeps
+// the proxies (the numbers before 2026-12-05's session 6 were measured with them: direct once, gateway twice).
+var dcpProxy = args.Contains("--dcp-proxy");
+Console.WriteLine($"DCP proxy in front of the simulator and the gateway: {(dcpProxy ? "yes" : "no")}");
+if (!dcpProxy)
+{
+    builder = builder.WithoutProxy("upstream").WithoutProxy("gateway");
+}
+
+// --gateway-env NAME=VALUE (repeatable): an experiment on the gateway's process alone, e.g. a runtime knob.
+var gatewayEnvironment = new JsonArray();
+for (var i = Array.IndexOf(args, "--gateway-env"); i >= 0 && i + 1 < args.Length; i = Array.IndexOf(args, "--gateway-env", i + 1))
+{
+    var (name, value) = args[i + 1].Split('=', 2) is [var n, var v] ? (n, v) : throw new ArgumentException($"--gateway-env wants NAME=VALUE, not '{args[i + 1]}'.");
+    Console.WriteLine($"Gateway environment: {name}={value}");
+    builder = builder.WithEnvironment("gateway", name, value);
+    gatewayEnvironment.Add($"{name}={value}");
 }
 
 await using var app = await builder.StartAsync();
@@ -68,6 +91,8 @@ var environment = new JsonObject
     ["quick"] = quick,
     ["redisClient"] = redisClient,
     ["leases"] = leases,
+    ["dcpProxy"] = dcpProxy,
+    ["gatewayEnvironment"] = gatewayEnvironment,
     ["utc"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
 };
 report.WriteJson(output, environment);

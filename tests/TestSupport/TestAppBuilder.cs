@@ -17,6 +17,7 @@ public sealed class TestAppBuilder
     private readonly Dictionary<string, string?> _configuration = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, int> _replicas = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<(string Resource, string Name, string Value)> _environment = [];
+    private readonly List<string> _proxyless = [];
     private string[]? _only;
     private bool _telemetry;
 
@@ -65,6 +66,17 @@ public sealed class TestAppBuilder
         return this;
     }
 
+    /// <summary>
+    /// Serves a (single-replica) project's endpoints on its own port, without DCP's development proxy in front: callers
+    /// and the services that reference it reach the process itself, as in a deployment (the benchmark, whose numbers
+    /// would otherwise include a user-space proxy hop per call that production does not have).
+    /// </summary>
+    public TestAppBuilder WithoutProxy(string project)
+    {
+        _proxyless.Add(project);
+        return this;
+    }
+
     /// <summary>Keeps the services' OTLP export on (to whatever <c>OTEL_*</c> a test sets on them).</summary>
     public TestAppBuilder WithTelemetry()
     {
@@ -94,6 +106,14 @@ public sealed class TestAppBuilder
         foreach (var (name, replicas) in _replicas)
         {
             builder.CreateResourceBuilder((ProjectResource)Find(builder, name)).WithReplicas(replicas);
+        }
+
+        foreach (var name in _proxyless)
+        {
+            foreach (var endpoint in ((ProjectResource)Find(builder, name)).Annotations.OfType<EndpointAnnotation>())
+            {
+                endpoint.IsProxied = false;
+            }
         }
 
         if (!_telemetry)
