@@ -18,6 +18,28 @@ public static class CredentialProjectionJson
     public static CredentialProjection? Read(ReadOnlySpan<byte> json) => Normalize(JsonSerializer.Deserialize(json, TypeInfo));
 
     /// <summary>
+    /// The one writing (TokenService's, to Redis): the contract's property names, kinds by name, times in UTC
+    /// (<see cref="UtcTimestampConverter"/>), nulls left out, non-ASCII text as it is.
+    /// </summary>
+    public static string Write(CredentialProjection projection) => JsonSerializer.Serialize(projection, WriterOptions);
+
+    private static readonly JsonSerializerOptions WriterOptions = CreateWriterOptions();
+
+    private static JsonSerializerOptions CreateWriterOptions()
+    {
+        var options = new JsonSerializerOptions(CredentialProjectionJsonContext.Default.Options)
+        {
+            PropertyNameCaseInsensitive = false,
+            NumberHandling = JsonNumberHandling.Strict,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
+        options.Converters.Add(new UtcTimestampConverter());
+        options.MakeReadOnly();
+        return options;
+    }
+
+    /// <summary>
     /// The source generator sets every init-only property, so absent lists come back null rather than with the
     /// contract's defaults; this restores them.
     /// </summary>

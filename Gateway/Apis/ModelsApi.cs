@@ -255,8 +255,9 @@ internal static class ModelsApi
             return (list.Status, AnthropicErrors.TypeForStatus(list.Status));
         }
 
-        await AnthropicErrors.WriteAsync(context, 502, AnthropicErrors.Api, "The upstream API could not be reached to list models.", requestId);
-        return (502, ForwardingFailures.Tag(ForwardingFailure.UpstreamUnreachable));
+        var failure = ForwardingFailures.Describe(list.Failure);
+        await AnthropicErrors.WriteAsync(context, failure.Status, failure.ErrorType, failure.Message, requestId);
+        return (failure.Status, failure.Tag);
     }
 
     private static int IndexOf(IReadOnlyList<UpstreamModel> models, string id)

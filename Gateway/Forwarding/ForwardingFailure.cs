@@ -94,8 +94,11 @@ internal static partial class ForwardingFailures
         _ => Tag(failure),
     };
 
-    /// <summary>What the client is told; before the response started as an error body, after it as an error frame.</summary>
-    private static FailureReport Describe(ForwardingFailure failure, string api) => failure switch
+    /// <summary>
+    /// What the client is told; before the response started as an error body, after it as an error frame. Without
+    /// logging: for a failure <see cref="Report"/> has already logged where it happened.
+    /// </summary>
+    public static FailureReport Describe(ForwardingFailure failure, string api = UpstreamApi) => failure switch
     {
         ForwardingFailure.RequestBody => new(400, AnthropicErrors.InvalidRequest, "The request body could not be read.", LogLevel.Information, Tag(failure)),
         ForwardingFailure.UpstreamUnreachable => new(502, AnthropicErrors.Api, api + " could not be reached.", LogLevel.Warning, Tag(failure)),

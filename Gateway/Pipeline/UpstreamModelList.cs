@@ -9,7 +9,13 @@ namespace LlmGateway.Gateway.Pipeline;
 internal sealed record UpstreamModel(string Id, byte[] Json);
 
 /// <summary>Either the upstream's models, or its answer when listing failed (passed to the caller unmodified).</summary>
-internal sealed record ModelListResult(IReadOnlyList<UpstreamModel>? Models, int Status, string? ContentType, byte[]? ErrorBody);
+/// <summary>
+/// The list, or the upstream's own error answer (<see cref="ErrorBody"/>, passed on unmodified), or the failure that left
+/// neither (<see cref="Failure"/>: already logged where it happened, answered by <see cref="ForwardingFailures.Describe"/>).
+/// </summary>
+internal sealed record ModelListResult(
+    IReadOnlyList<UpstreamModel>? Models, int Status, string? ContentType, byte[]? ErrorBody,
+    ForwardingFailure Failure = ForwardingFailure.None);
 
 /// <summary>
 /// The upstream's full model list (all pages of <c>GET /v1/models</c>), cached for a minute: <c>/v1/models</c> answers
@@ -66,7 +72,7 @@ internal sealed partial class UpstreamModelList(UpstreamForwarder forwarder, Ups
             var fetched = await forwarder.FetchAsync(endpoint, path, timeout.Token, cancellationToken);
             if (fetched.Body is not { } body)
             {
-                return new ModelListResult(null, 502, null, null);
+                return new ModelListResult(null, fetched.StatusCode, null, null, fetched.Failure);
             }
 
             if (fetched.StatusCode != (int)HttpStatusCode.OK)
@@ -96,8 +102,9 @@ internal sealed partial class UpstreamModelList(UpstreamForwarder forwarder, Ups
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
             {
+                // Not a whole model list: for the caller, the upstream's answer ended before it was complete.
                 LogListFailed(logger, endpoint.Name, "unreadable model list: " + ex.Message);
-                return new ModelListResult(null, 502, null, null);
+                return new ModelListResult(null, 502, null, null, ForwardingFailure.ResponseBodyUpstream);
             }
         }
 

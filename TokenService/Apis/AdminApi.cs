@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Errors;
 
 namespace LlmGateway.TokenService.Apis;

@@ -1,3 +1,4 @@
+using LlmGateway.Contracts;
 using LlmGateway.TokenService.Accounts;
 using LlmGateway.TokenService.Authentication;
 using LlmGateway.TokenService.Infrastructure;

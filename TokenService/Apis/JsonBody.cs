@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using LlmGateway.Contracts;
 
 namespace LlmGateway.TokenService.Apis;
 

@@ -1,3 +1,4 @@
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
 using LlmGateway.TokenService.Authentication;

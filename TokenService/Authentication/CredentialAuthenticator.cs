@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Identity;
 using LlmGateway.Identity.Authentication;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
+using LlmGateway.Contracts.Credentials;
 using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Model;
 using StackExchange.Redis;
@@ -22,9 +23,6 @@ namespace LlmGateway.TokenService.Infrastructure;
 public sealed partial class CredentialProjector(IConnectionMultiplexer redis, TokenServiceMetrics metrics, TimeProvider time, ILogger<CredentialProjector> logger)
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
-
-    /// <summary>The projection's JSON: the contract's own property names, times in UTC, nulls left out.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = CreateJsonOptions();
 
     private long _failures;
 
@@ -134,7 +132,7 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
         return (int)await redis.GetDatabase().KeyDeleteAsync(keys).WaitAsync(Timeout);
     }
 
-    public static string Serialize(Credential credential) => JsonSerializer.Serialize(credential.ToProjection(), JsonOptions);
+    public static string Serialize(Credential credential) => CredentialProjectionJson.Write(credential.ToProjection());
 
     public static bool IsRedisFailure(Exception e) =>
         e is RedisException or TimeoutException or ObjectDisposedException or InvalidOperationException { Source: "StackExchange.Redis" };
@@ -171,18 +169,6 @@ public sealed partial class CredentialProjector(IConnectionMultiplexer redis, To
         return credential.ExpiresAt is { } expiresAt
             ? database.StringSetAsync(key, Serialize(credential), expiresAt - now)
             : database.StringSetAsync(key, Serialize(credential));
-    }
-
-    private static JsonSerializerOptions CreateJsonOptions()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
-        {
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        };
-        options.Converters.Add(new UtcTimestampConverter());
-        options.MakeReadOnly(populateMissingResolver: true);
-        return options;
     }
 
     [LoggerMessage(EventId = 2061, Level = LogLevel.Debug, Message = "Removed credential {CredentialId} ({Hint}) from Redis and broadcast its revocation")]

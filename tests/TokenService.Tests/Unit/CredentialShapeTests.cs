@@ -119,6 +119,10 @@ public sealed class CredentialShapeTests
         Assert.Contains("\"expires_at\":\"2030-01-01T00:00:00Z\"", json, StringComparison.Ordinal);
         var back = JsonSerializer.Deserialize<CredentialProjection>(json)!;
         Assert.Equal(credential.ToProjection() with { Models = back.Models, Routes = back.Routes }, back);
+        // What the Gateway and the UsageWorker read from it, through the one reader.
+        var read = CredentialProjectionJson.Read(System.Text.Encoding.UTF8.GetBytes(json))!;
+        Assert.Equal(credential.ToProjection() with { Models = read.Models, Routes = read.Routes }, read);
+        Assert.Equal(["*"], read.Models);
     }
 
     [Fact]

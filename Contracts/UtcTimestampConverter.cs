@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace LlmGateway.TokenService.Apis;
+namespace LlmGateway.Contracts;
 
 /// <summary>
 /// Times on the wire: written as RFC 3339 in UTC (<c>2026-02-25T13:00:00Z</c>, fraction only when there is one); read only
