@@ -196,24 +196,21 @@ internal static class OpenAiReplyWriter
             return writer;
         }
 
+        /// <summary>Closes delta, choice and choices: <c>…}, "logprobs": null, "finish_reason": …}], "usage": null}</c>.</summary>
         public ValueTask EndChoiceAsync(SimExchange exchange, Utf8JsonWriter writer, string? finishReason)
         {
             writer.WriteEndObject();
-            writer.WriteNull("logprobs"u8);
-            if (finishReason is null)
-            {
-                writer.WriteNull("finish_reason"u8);
-            }
-            else
-            {
-                writer.WriteString("finish_reason"u8, finishReason);
-            }
-
+            writer.WritePropertyName("logprobs"u8);
+            writer.WriteNullValue();
+            writer.WritePropertyName("finish_reason"u8);
+            JsonSerializer.Serialize(writer, finishReason);
             writer.WriteEndObject();
             writer.WriteEndArray();
             if (IncludeUsage)
             {
-                writer.WriteNull("usage"u8);
+                // Every chunk carries "usage": null when the caller asked for usage; the last one carries the numbers.
+                writer.WritePropertyName("usage"u8);
+                writer.WriteNullValue();
             }
 
             writer.WriteEndObject();
