@@ -208,6 +208,14 @@ public sealed class LeaseOptions
     /// <summary>A lease no request used for this long gives back what it holds unused.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ReturnWhenIdle { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the settlement of a request admitted from leases (its cost into the spend counters, tokens beyond its
+    /// estimate) waits for others to share its Redis call. Its cost is reserved in the budget lease meanwhile, so no
+    /// limit can be passed; what other instances see of the spend lags by at most this. Zero sends each at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan SettleInterval { get; set; } = TimeSpan.FromMilliseconds(10);
 }
 
 /// <summary>What happens to limits while Redis cannot be asked (<c>Limits:RedisUnavailable</c>).</summary>

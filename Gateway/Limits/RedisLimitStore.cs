@@ -51,7 +51,7 @@ internal sealed class RedisLimitStore(ScriptRunner redis, IOptions<LimitOptions>
     private readonly TimeSpan _timeout = options.Value.RedisTimeout;
     private readonly long _leaseMs = (long)options.Value.LeaseDuration.TotalMilliseconds;
     private readonly LeaseOptions _leases = options.Value.Leases;
-    private readonly SettlementBatcher _settlements = new(redis, options.Value.RedisTimeout);
+    private readonly SettlementBatcher _settlements = new(redis, options.Value.RedisTimeout, options.Value.Leases.SettleInterval);
 
     /// <summary>Whether a call may succeed now (connected, or a reconnect is due): calls fall back fast otherwise.</summary>
     public bool IsAvailable => redis.IsAvailable;

@@ -72,36 +72,87 @@ internal sealed class Settlement : TaskCompletionSource
 /// concurrency 1 nothing waits; at high concurrency many settlements share one round trip and one script call.
 /// </summary>
 /// <remarks>
-/// No thread and no timer: the caller that finds no call in flight sends, and whoever completes a call (the
-/// connection's receive loop, usually) sends the next batch before completing the finished batch's callers inline.
-/// Each call is bounded by <paramref name="timeout"/>, so a lost reply fails its batch and the queue moves on.
+/// No thread: the caller that finds no call in flight sends, and whoever completes a call (the connection's receive
+/// loop, usually) sends the next batch before completing the finished batch's callers inline. Each call is bounded by
+/// <paramref name="timeout"/>, so a lost reply fails its batch and the queue moves on.
+/// <para>
+/// A lease settlement (<see cref="Settlement.IsLeaseSettlement"/>: nobody waits for it, its cost was reserved in the
+/// budget lease) that finds nothing in flight waits <paramref name="linger"/> for others to join it
+/// (<c>Limits:Leases:SettleInterval</c>): at low concurrency every request otherwise made its own script call (measured
+/// serially: 0.8 calls of ~31 µs of Redis CPU per request). Any other settlement, which a caller awaits, ends the wait
+/// and goes at once, after the lingering ones (the order of entries is kept).
+/// </para>
 /// </remarks>
-internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout)
+internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout, TimeSpan linger = default)
 {
     public const int MaxEntries = 256;
     public const int MaxArguments = 4000;
 
     private readonly Lock _gate = new();
     private readonly Queue<Settlement> _queue = new();
+
+    /// <summary>A call is in flight, or lease settlements linger for one (<see cref="_lingering"/>).</summary>
     private bool _sending;
+    private bool _lingering;
 
     /// <summary>Sends <paramref name="settlement"/> now or with the next batch; its task reports the outcome.</summary>
     public Task SettleAsync(Settlement settlement)
     {
         lock (_gate)
         {
-            if (_sending)
+            if (_lingering && !settlement.IsLeaseSettlement)
+            {
+                // An awaited settlement does not wait out the linger: what lingers goes now, this one after it.
+                _lingering = false;
+                _queue.Enqueue(settlement);
+            }
+            else if (_sending)
             {
                 _queue.Enqueue(settlement);
                 return settlement.Task;
             }
-
-            _sending = true;
+            else if (settlement.IsLeaseSettlement && linger > TimeSpan.Zero)
+            {
+                _sending = true;
+                _lingering = true;
+                _queue.Enqueue(settlement);
+                _ = SendAfterLingerAsync();
+                return settlement.Task;
+            }
+            else
+            {
+                _sending = true;
+                _queue.Enqueue(settlement);
+            }
         }
 
-        settlement.TryTake();
-        _ = RunAsync([settlement]);
+        // Outside the lock: the call is written to the connection on this thread.
+        if (TakeNext() is { } batch)
+        {
+            _ = RunAsync(batch);
+        }
+
         return settlement.Task;
+    }
+
+    private async Task SendAfterLingerAsync()
+    {
+        await Task.Delay(linger).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (!_lingering)
+            {
+                // An awaited settlement took them along already.
+                return;
+            }
+
+            _lingering = false;
+        }
+
+        if (TakeNext() is { } batch)
+        {
+            await RunAsync(batch).ConfigureAwait(false);
+        }
     }
 
     private async Task RunAsync(List<Settlement> batch)

@@ -80,6 +80,41 @@ public static partial class ProcessMeter
         throw new InvalidOperationException($"No VmRSS for process {pid}.");
     }
 
+    /// <summary>
+    /// What the resident set is made of (<c>/proc/PID/smaps_rollup</c>), in bytes: its proportional share (shared pages
+    /// divided among the processes that map them: the .NET framework's files are mapped by every service), the pages
+    /// only this process maps, and the part of RSS that is the runtime's double-mapped code (W^X maps each page of
+    /// generated code twice, and RSS counts it twice).
+    /// </summary>
+    public static (long Proportional, long Private, long DoubleMappedCode) MemoryBreakdown(int pid)
+    {
+        long pss = 0, privateClean = 0, privateDirty = 0, shmem = 0;
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+        {
+            var parts = line.Split(':', 2);
+            if (parts.Length != 2)
+            {
+                continue;
+            }
+
+            var value = parts[1].Trim().Split(' ')[0];
+            if (!long.TryParse(value, CultureInfo.InvariantCulture, out var kb))
+            {
+                continue;
+            }
+
+            switch (parts[0])
+            {
+                case "Pss": pss = kb; break;
+                case "Private_Clean": privateClean = kb; break;
+                case "Private_Dirty": privateDirty = kb; break;
+                case "Pss_Shmem": shmem = kb; break;
+            }
+        }
+
+        return (pss * 1024, (privateClean + privateDirty) * 1024, shmem * 1024);
+    }
+
     [LibraryImport("libc", EntryPoint = "sysconf")]
     private static partial long SysConf(int name);
 }

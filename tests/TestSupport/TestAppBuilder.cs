@@ -112,7 +112,10 @@ public sealed class TestAppBuilder
         {
             foreach (var endpoint in ((ProjectResource)Find(builder, name)).Annotations.OfType<EndpointAnnotation>())
             {
+                // A free port (not the gateway's public 8080): several apps run side by side.
                 endpoint.IsProxied = false;
+                endpoint.Port = null;
+                endpoint.TargetPort = null;
             }
         }
 

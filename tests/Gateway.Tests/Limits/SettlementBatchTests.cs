@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
 using LlmGateway.Gateway.Limits;
@@ -205,6 +206,70 @@ public sealed class SettlementBatchTests(LimitRedisFixture fixture) : IClassFixt
         Assert.Null(againScore);
         // The failed settlements never reached Redis (it was stopped before they were sent).
         Assert.Equal(33, spent);
+    }
+
+    [Fact]
+    public async Task Lease_settlements_linger_to_share_a_call_and_an_awaited_settlement_takes_them_along_at_once()
+    {
+        var linger = TimeSpan.FromSeconds(1);
+        var runner = new RecordingScriptRunner();
+        var batcher = new SettlementBatcher(runner, Deadline, linger);
+        var plan = _limits.Plan(LimitHarness.Credential(new CredentialLimits { BudgetUsd = 1_000 }));
+        var (keys, expiry) = SpendKeys.For(plan.Profile, plan.At);
+        Settlement LeaseCost(long nanoUsd) => RedisLimitStore.LeaseEntry(
+            "instance-a", false, [plan.Subjects[0].Base], 7, 0, [(0, false, 0, nanoUsd)], nanoUsd, keys, expiry);
+
+        // Requests admitted from leases: nobody waits for their settlement, so it waits for company.
+        var started = Stopwatch.GetTimestamp();
+        var lingering = new[] { LeaseCost(10), LeaseCost(20), LeaseCost(30) }.Select(batcher.SettleAsync).ToArray();
+        Assert.Empty(runner.Calls);
+        await Task.WhenAll(lingering).WaitAsync(Deadline);
+        Assert.True(Stopwatch.GetElapsedTime(started) >= linger * 0.9, "sent before the linger ended");
+        var call = Assert.Single(runner.Calls);
+        Assert.Equal(1, (long)call[0]); // one credential's leases: folded into one entry
+        Assert.Equal(60, (long)call[10]); // its nano-USD, summed
+
+        // An awaited settlement does not linger: it goes at once, after what was lingering.
+        var lease = batcher.SettleAsync(LeaseCost(5));
+        var awaited = batcher.SettleAsync(RedisLimitStore.Entry(plan.Subjects, plan.Metered, "req_awaited", 7, 0, 1, keys, expiry));
+        Assert.Equal(2, runner.Calls.Count);
+        Assert.Equal(2, (long)runner.Calls[1][0]);
+        Assert.Equal("@instance-a", (string?)runner.Calls[1][1]);
+        Assert.Contains(runner.Calls[1], v => (string?)v == "req_awaited");
+        await Task.WhenAll(lease, awaited).WaitAsync(Deadline);
+        await Task.Delay(linger * 1.5);
+        Assert.Equal(2, runner.Calls.Count); // the ended linger sends nothing more
+    }
+
+    /// <summary>Records each call's arguments and answers at once, without Redis.</summary>
+    private sealed class RecordingScriptRunner : ScriptRunner
+    {
+        private readonly List<RedisValue[]> _calls = [];
+
+        public IReadOnlyList<RedisValue[]> Calls
+        {
+            get
+            {
+                lock (_calls)
+                {
+                    return [.. _calls];
+                }
+            }
+        }
+
+        public override bool IsAvailable => true;
+
+        public override bool IsConnected => true;
+
+        public override Task<RespReply> EvaluateAsync(RedisScript script, RedisKey[] keys, RedisValue[] values)
+        {
+            lock (_calls)
+            {
+                _calls.Add((RedisValue[])values.Clone());
+            }
+
+            return Task.FromResult(RespReply.Nil);
+        }
     }
 
     /// <summary>Reads through the multiplexer, which reconnects on its own schedule after a restart.</summary>
