@@ -8,7 +8,6 @@ namespace LlmGateway.Gateway.Pipeline;
 /// <summary>A model as the upstream describes it: its id and its JSON object, passed to callers unchanged.</summary>
 internal sealed record UpstreamModel(string Id, byte[] Json);
 
-/// <summary>Either the upstream's models, or its answer when listing failed (passed to the caller unmodified).</summary>
 /// <summary>
 /// The list, or the upstream's own error answer (<see cref="ErrorBody"/>, passed on unmodified), or the failure that left
 /// neither (<see cref="Failure"/>: already logged where it happened, answered by <see cref="ForwardingFailures.Describe"/>).

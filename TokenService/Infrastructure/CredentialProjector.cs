@@ -1,8 +1,5 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using LlmGateway.Contracts;
 using LlmGateway.Contracts.Credentials;
-using LlmGateway.TokenService.Apis;
 using LlmGateway.TokenService.Model;
 using StackExchange.Redis;
 

@@ -45,7 +45,7 @@ if (args.Contains("--perf-map"))
 // DCP's development proxy sits in front of every endpoint under `dotnet run`: one user-space hop (~80 us, measured
 // with wrk) per call, whose CPU is the dcp process's. A deployment has no such hop, so the benchmark reaches the
 // simulator and the gateway on their own ports, and the gateway reaches the simulator on its own. --dcp-proxy keeps
-// the proxies (the numbers before 2026-12-05's session 6 were measured with them: direct once, gateway twice).
+// the proxies (the Gateway README's earlier tables were measured with them: direct once, the gateway path twice).
 var dcpProxy = args.Contains("--dcp-proxy");
 Console.WriteLine($"DCP proxy in front of the simulator and the gateway: {(dcpProxy ? "yes" : "no")}");
 if (!dcpProxy)

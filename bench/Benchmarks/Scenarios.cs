@@ -180,7 +180,7 @@ public static class Scenarios
         // generated code RSS counts twice (W^X).
         report.Add("memory", "  of which only the gateway's pages (USS)", breakdown.Private / 1e6, "MB");
         report.Add("memory", "  its proportional share (PSS)", breakdown.Proportional / 1e6, "MB");
-        report.Add("memory", "  double-mapped generated code (shared memory)", breakdown.DoubleMappedCode / 1e6, "MB");
+        report.Add("memory", "  generated code, mapped twice (W^X; RSS counts it twice)", breakdown.DoubleMappedCode / 1e6, "MB");
     }
 
     /// <summary>Events per second from the Redis stream into PostgreSQL through the UsageWorker.</summary>
