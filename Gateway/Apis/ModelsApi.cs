@@ -40,7 +40,10 @@ internal static class ModelsApi
         var openAi = OpenAiModelList.Wanted(context.Request) ? OpenAiResponseBody.Install(context) : null;
         try
         {
-            await ListForCallerAsync(context, services, requestId, started, openAi is not null);
+            var credential = GatewayCallerAuthenticator.CredentialOf(context);
+            var inOpenAiShape = openAi is not null;
+            await ServeAdmittedAsync(context, credential, services, requestId, started,
+                () => WriteListAsync(context, credential, requestId, services, inOpenAiShape));
         }
         finally
         {
@@ -49,13 +52,6 @@ internal static class ModelsApi
                 await openAi.CompleteAsync();
             }
         }
-    }
-
-    private static async Task ListForCallerAsync(HttpContext context, ModelsApiServices services, string requestId, long started, bool openAi)
-    {
-        var credential = GatewayCallerAuthenticator.CredentialOf(context);
-        await ServeAdmittedAsync(context, credential, services, requestId, started,
-            () => WriteListAsync(context, credential, requestId, services, openAi));
     }
 
     /// <summary>Admission (requests/min, concurrency), the answer, settlement and one usage event, for both models routes.</summary>

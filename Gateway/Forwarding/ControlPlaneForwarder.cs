@@ -1,4 +1,5 @@
 using LlmGateway.Gateway.Configuration;
+using LlmGateway.Gateway.Pipeline;
 using LlmGateway.Gateway.Requests;
 using LlmGateway.ServiceDefaults.Requests;
 using Microsoft.AspNetCore.Http.Features;
@@ -76,10 +77,15 @@ internal sealed class ControlPlaneForwarder(
         var report = ForwardingFailures.Report(logger, failure, requestId, service + " " + (request.Path.Value ?? "/"), 1, exception,
             exception?.Message ?? error.ToString(), ControlPlaneApi);
         // Once the response started, YARP has aborted it: the client sees it cut.
-        if (!context.Response.HasStarted)
+        if (context.Response.HasStarted)
         {
-            await AnthropicErrors.WriteAsync(context, report.Status, report.ErrorType, report.Message, requestId);
+            return;
         }
+
+        // A body that grew past the limit while it was sent gets the same answer as one announced too large.
+        await (report.Status == StatusCodes.Status413PayloadTooLarge
+            ? TooLargeAsync(context, requestId)
+            : AnthropicErrors.WriteAsync(context, report.Status, report.ErrorType, report.Message, requestId));
     }
 
     /// <summary>YARP's error, in the gateway's failure kinds. The caller's own body failing is the caller's error, not the service's.</summary>
@@ -96,8 +102,11 @@ internal sealed class ControlPlaneForwarder(
         _ => ForwardingFailure.UpstreamUnreachable,
     };
 
-    private Task TooLargeAsync(HttpContext context, string requestId) =>
-        AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+    private Task TooLargeAsync(HttpContext context, string requestId)
+    {
+        var tooLarge = Rejection.TooLarge(_maxBodyBytes);
+        return AnthropicErrors.WriteAsync(context, tooLarge.Status, tooLarge.ErrorType, tooLarge.Message, requestId);
+    }
 
     /// <summary>
     /// The gateway's header policy on YARP's exchange: <see cref="HeaderPolicy.CopyToControlPlane"/> on the way in (with a

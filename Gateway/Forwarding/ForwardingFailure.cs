@@ -1,11 +1,11 @@
 using LlmGateway.Gateway.Requests;
 
-
 namespace LlmGateway.Gateway.Forwarding;
 
 /// <summary>
 /// Every way forwarding can fail, by side (client or upstream) and by phase (before or after the response started).
-/// The kind alone decides the status code, the error type, the log level and the metric tag.
+/// The kind decides the status code, the error type, the log level and the metric tag (one exception, in
+/// <see cref="ForwardingFailures.Report"/>: a caller's body refused for its size is a 413, not the kind's 400).
 /// </summary>
 internal enum ForwardingFailure
 {
@@ -51,7 +51,8 @@ internal readonly record struct FailureReport(int Status, string ErrorType, stri
 /// <summary>
 /// The one place a <see cref="ForwardingFailure"/> is turned into the client's status and error, the log line, and the
 /// error type that usage events and metrics record; every outbound call (model, pass-through, control plane, model
-/// list) reports through <see cref="Report"/>.
+/// list) reports a failure to get an answer through <see cref="Report"/> (the model list also logs an answer it cannot
+/// use: an error status, an unreadable list).
 /// </summary>
 internal static partial class ForwardingFailures
 {

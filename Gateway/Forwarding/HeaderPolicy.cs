@@ -57,6 +57,12 @@ internal static class HeaderPolicy
             Add(destination, name, values);
         }
 
+        AddUpstreamKey(destination, apiKey, authHeader, authScheme);
+    }
+
+    /// <summary>The real key, in the target's own header and scheme (nothing when the target has no key).</summary>
+    public static void AddUpstreamKey(HttpRequestMessage destination, string? apiKey, string authHeader, string authScheme)
+    {
         if (!string.IsNullOrEmpty(apiKey))
         {
             destination.Headers.TryAddWithoutValidation(authHeader, authScheme.Length == 0 ? apiKey : authScheme + apiKey);

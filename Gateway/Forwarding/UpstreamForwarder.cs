@@ -216,10 +216,7 @@ internal sealed partial class UpstreamForwarder(
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         };
         message.Headers.TryAddWithoutValidation("anthropic-version", "2023-06-01");
-        if (!string.IsNullOrEmpty(endpoint.ApiKey))
-        {
-            message.Headers.TryAddWithoutValidation("x-api-key", endpoint.ApiKey);
-        }
+        HeaderPolicy.AddUpstreamKey(message, endpoint.ApiKey, endpoint.AuthHeader, endpoint.AuthScheme);
 
         try
         {

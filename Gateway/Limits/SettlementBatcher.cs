@@ -58,6 +58,7 @@ internal sealed class Settlement : TaskCompletionSource
     /// <summary>Marks the entry sent; false when its caller gave up waiting before it was.</summary>
     public bool TryTake() => Interlocked.CompareExchange(ref _state, Sent, Queued) == Queued;
 
+
     /// <summary>
     /// The caller stopped waiting: true when the entry had not been sent and never will be (nothing of it reached
     /// Redis); false when it was sent (its fate is unknown).
@@ -69,7 +70,8 @@ internal sealed class Settlement : TaskCompletionSource
 /// Group commit of settlements: with no call in flight a settlement is sent at once on the caller's thread; those that
 /// arrive while one is in flight queue and go together, as one <see cref="LimitScripts.SettleBatch"/> call, as soon as
 /// it returns (up to <see cref="MaxEntries"/> entries or <see cref="MaxArguments"/> keys and arguments per call). At
-/// concurrency 1 nothing waits; at high concurrency many settlements share one round trip and one script call.
+/// concurrency 1 nothing waits (unless lease settlements are set to linger, below); at high concurrency many
+/// settlements share one round trip and one script call.
 /// </summary>
 /// <remarks>
 /// No thread: the caller that finds no call in flight sends, and whoever completes a call (the connection's receive
@@ -98,6 +100,7 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout, Ti
     /// <summary>Sends <paramref name="settlement"/> now or with the next batch; its task reports the outcome.</summary>
     public Task SettleAsync(Settlement settlement)
     {
+        bool alone;
         lock (_gate)
         {
             if (_lingering && !settlement.IsLeaseSettlement)
@@ -105,6 +108,7 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout, Ti
                 // An awaited settlement does not wait out the linger: what lingers goes now, this one after it.
                 _lingering = false;
                 _queue.Enqueue(settlement);
+                alone = false;
             }
             else if (_sending)
             {
@@ -121,13 +125,19 @@ internal sealed class SettlementBatcher(ScriptRunner redis, TimeSpan timeout, Ti
             }
             else
             {
+                // Nothing in flight: this one goes alone, at once.
                 _sending = true;
-                _queue.Enqueue(settlement);
+                settlement.TryTake();
+                alone = true;
             }
         }
 
-        // Outside the lock: the call is written to the connection on this thread.
-        if (TakeNext() is { } batch)
+        // Outside the lock: the call is written to the connection on this thread. What lingered goes before this one.
+        if (alone)
+        {
+            _ = RunAsync([settlement]);
+        }
+        else if (TakeNext() is { } batch)
         {
             _ = RunAsync(batch);
         }

@@ -31,7 +31,6 @@ internal sealed class ModelExchange(string requestId, ModelRoute route, Credenti
     public string? Model { get; set; }
     public bool Stream { get; set; }
     public int? MaxTokens { get; set; }
-    public bool Admitted { get; set; }
     public AdmissionTicket? Ticket { get; set; }
     public int Status { get; set; } = ForwardingFailures.ClientClosedRequest;
     public string? ErrorType { get; set; }

@@ -58,8 +58,7 @@ internal sealed class PassthroughPipeline(
 
             if (context.Request.ContentLength > _maxBodyBytes)
             {
-                (status, errorType) = (413, AnthropicErrors.RequestTooLarge);
-                await AnthropicErrors.WriteAsync(context, status, errorType, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
+                (status, errorType, _) = await RejectAsync(context, Rejection.TooLarge(_maxBodyBytes), requestId);
                 return;
             }
 
@@ -158,15 +157,12 @@ internal sealed class PassthroughPipeline(
 
         if (read == BodyReadStatus.TooLarge)
         {
-            await AnthropicErrors.WriteAsync(context, 413, AnthropicErrors.RequestTooLarge,
-                $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.", requestId);
-            return (413, AnthropicErrors.RequestTooLarge, null);
+            return await RejectAsync(context, Rejection.TooLarge(_maxBodyBytes), requestId);
         }
 
         if (read == BodyReadStatus.Malformed)
         {
-            await AnthropicErrors.WriteAsync(context, 400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage, requestId);
-            return (400, AnthropicErrors.InvalidRequest, null);
+            return await RejectAsync(context, Rejection.Malformed, requestId);
         }
 
         if (!IsBatchCreation(context.Request))

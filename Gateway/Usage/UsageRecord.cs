@@ -32,12 +32,13 @@ internal readonly record struct UsageRecord(
     bool Estimated,
     int Attempts = 0)
 {
+    /// <summary>The longest text field value in the stream entry; longer ones are cut.</summary>
+    public const int MaxTextLength = 256;
+
     /// <summary>
     /// The stream entry: alternating field names (<see cref="UsageEventFields"/>) and values. Values are invariant
     /// strings, booleans <c>0</c>/<c>1</c>, time in Unix milliseconds; absent optional fields are omitted.
     /// </summary>
-    public const int MaxTextLength = 256;
-
     public string[] ToFields()
     {
         // Sized exactly: this runs once per request on the background writer.

@@ -21,7 +21,7 @@ internal static class UsageRecords
             credential.DeviceId,
             Model: null,
             upstream,
-            route.Length > UsageRecord.MaxTextLength ? route[..UsageRecord.MaxTextLength] : route,
+            route, // cut to UsageRecord.MaxTextLength where every text field is (ToFields)
             status,
             errorType,
             0, 0, 0, 0,

@@ -29,13 +29,12 @@ internal sealed class ModelRequestAdmission(IRequestAdmission? admission = null)
         }
 
         exchange.Ticket = decision.Ticket;
-        exchange.Admitted = admission is not null;
         decision.Headers?.ApplyWhenStarting(context.Response);
         return true;
     }
 
     public ValueTask SettleAsync(ModelExchange exchange) =>
-        exchange.Admitted && admission is not null
-            ? admission.SettleAsync(exchange.Ticket!, new AdmissionOutcome(exchange.Usage, exchange.Estimated, exchange.Status, exchange.ErrorType, exchange.Upstream))
+        admission is not null && exchange.Ticket is { } ticket
+            ? admission.SettleAsync(ticket, new AdmissionOutcome(exchange.Usage, exchange.Estimated, exchange.Status, exchange.ErrorType, exchange.Upstream))
             : ValueTask.CompletedTask;
 }

@@ -33,12 +33,12 @@ internal sealed class ModelRequestReader(
         exchange.Body = body;
         if (read == BodyReadStatus.TooLarge)
         {
-            return new Rejection(413, AnthropicErrors.RequestTooLarge, $"Request body is larger than the {_maxBodyBytes} bytes this gateway accepts.");
+            return Rejection.TooLarge(_maxBodyBytes);
         }
 
         if (read == BodyReadStatus.Malformed)
         {
-            return new Rejection(400, AnthropicErrors.InvalidRequest, RequestBodyReader.MalformedMessage);
+            return Rejection.Malformed;
         }
 
         if (exchange.Route.TranslatesChatCompletions)
